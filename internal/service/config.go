@@ -1,0 +1,99 @@
+package service
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/ftwall/ftwall/nft"
+)
+
+// Config is everything `ftwall run` needs. The CLI fills it from flags,
+// FTWALL_* environment variables and the YAML file.
+type Config struct {
+	// Ruleset is what `ftwall setup` would apply; run applies it when the
+	// table is absent or differs, keeping set elements.
+	Ruleset nft.Config
+	// Reset empties the peer and lock sets when the ruleset is applied.
+	Reset bool
+
+	// DryRun classifies and logs everything, changes no set and accepts
+	// every packet.
+	DryRun bool
+	// NoUDPBlock accepts FastTrack pings (still learning peers and locking
+	// clients), like the original's -n.
+	NoUDPBlock bool
+	// PongType is the spoofed reply's message type: 0x29 (node pong, the
+	// default) or 0x28 (supernode pong).
+	PongType byte
+	// PongRate is the most spoofed pongs per second sent to one client.
+	PongRate int
+	// TeardownOnExit removes the table when run stops.
+	TeardownOnExit bool
+	// Own are the firewall's own addresses (never blocked as peers); when
+	// empty they are read from the interfaces.
+	Own []netip.Addr
+	// ProbeSource4/6 override the source of time-lock probes; when invalid
+	// the address of the LAN interface the client was seen on is used.
+	ProbeSource4, ProbeSource6 netip.Addr
+
+	// Store is the peer storefile ("" = none).
+	Store string
+	// StoreInterval is how often learned peers are written to Store.
+	StoreInterval time.Duration
+	// ClientDir gets one file per locked client ("" = none).
+	ClientDir string
+	// LogLetters selects event logs: u U t T c p (see internal/events).
+	LogLetters string
+	// SummaryInterval is how often kernel rule counters are summarised in the log (0 = never).
+	SummaryInterval time.Duration
+	// MetricsListen serves Prometheus metrics on this address ("" = off).
+	MetricsListen string
+	// QueueMaxLen is the kernel queue length (packets) per queue.
+	QueueMaxLen uint32
+
+	// Reload, when set, is called on SIGHUP to re-read the configuration
+	// (file, environment, original flags). An error keeps the old config.
+	Reload func() (Config, error)
+}
+
+// Validate checks the service options (the ruleset options are checked by
+// nft.Config.Validate).
+func (c *Config) Validate() error {
+	if err := c.Ruleset.Validate(); err != nil {
+		return err
+	}
+	switch c.PongType {
+	case 0, 0x28, 0x29:
+	default:
+		return fmt.Errorf("--pong: %#x is not a FastTrack pong type (use 0x29 or 0x28)", c.PongType)
+	}
+	if c.PongRate < 0 {
+		return fmt.Errorf("--pong-rate: %d is negative", c.PongRate)
+	}
+	if c.StoreInterval < 0 {
+		return fmt.Errorf("--store-interval: %v is negative", c.StoreInterval)
+	}
+	if c.SummaryInterval < 0 {
+		return fmt.Errorf("--summary-interval: %v is negative", c.SummaryInterval)
+	}
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	if c.PongType == 0 {
+		c.PongType = 0x29
+	}
+	if c.PongRate == 0 {
+		c.PongRate = 2000
+	}
+	if c.StoreInterval == 0 {
+		c.StoreInterval = 30 * time.Second
+	}
+	if c.QueueMaxLen == 0 {
+		c.QueueMaxLen = 4096
+	}
+	if c.Ruleset.Queues == 0 {
+		c.Ruleset.Queues = 1
+	}
+}

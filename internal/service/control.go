@@ -1,0 +1,492 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/ftwall/ftwall/internal/clientdir"
+	"github.com/ftwall/ftwall/internal/events"
+	"github.com/ftwall/ftwall/internal/store"
+	"github.com/ftwall/ftwall/nft"
+	"github.com/ftwall/ftwall/timelock"
+)
+
+// probePort is the UDP source port of time-lock probes (FastTrack's default).
+const probePort = 1214
+
+// control is the one goroutine that writes to nftables and owns the
+// time-lock tracker, the storefile and the client directory.
+type control struct {
+	s       *Service
+	tracker *timelock.Tracker
+	peers   *refreshCache
+	locks   *refreshCache
+	store   *store.Store
+	cdir    *clientdir.Dir
+
+	// scratch, reused between batches
+	batch    []learned
+	add      map[string][]nft.Element
+	probes   []timelock.Probe
+	lapsed   []timelock.Client
+	counters map[string]events.Counter
+
+	// Counters read by Stats/metrics.
+	writeErrors   uint64
+	peersLearned  uint64
+	probesSent    uint64
+	lastWriteTime time.Duration
+}
+
+func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
+	c := &control{
+		s:       s,
+		tracker: newTracker(cfg),
+		peers:   newRefreshCache(1 << 16),
+		locks:   newRefreshCache(1 << 16),
+		add:     make(map[string][]nft.Element, 4),
+	}
+	if cfg.Store != "" {
+		st, lineErrs, err := store.Open(cfg.Store, cfg.Ruleset.PeerTimeout)
+		if err != nil {
+			return nil, fmt.Errorf("--store: %w", err)
+		}
+		for _, le := range lineErrs {
+			s.log.Warn("storefile line skipped", "file", cfg.Store, "line", le.Line, "err", le.Err)
+		}
+		c.store = st
+		if err := c.loadStore(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.restoreLocks(ctx); err != nil {
+		return nil, err
+	}
+	if cfg.ClientDir != "" {
+		d, err := clientdir.Open(cfg.ClientDir, time.Second)
+		if err != nil {
+			return nil, fmt.Errorf("--client-dir: %w", err)
+		}
+		c.cdir = d
+		var entries []clientdir.Entry
+		for _, cl := range c.tracker.Clients(nil) {
+			entries = append(entries, clientdir.FromClient(cl))
+		}
+		if err := d.Reconcile(entries); err != nil {
+			return nil, fmt.Errorf("--client-dir: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// loadStore puts the storefile's peers into the kernel with their remaining
+// lifetime, in chunked batches.
+func (c *control) loadStore(ctx context.Context) error {
+	s := c.s
+	cfg := s.state.Load().cfg
+	now := s.now()
+	var v4, v6 []nft.Element
+	for _, p := range c.store.Peers() {
+		if !s.state.Load().settings.PeerCandidate(p.Addr) {
+			continue // allowlisted since, or otherwise no longer a candidate
+		}
+		e := nft.Element{Addr: p.Addr}
+		if t := cfg.Ruleset.PeerTimeout; t > 0 {
+			left := t - now.Sub(p.LastSeen)
+			if left < time.Second {
+				continue
+			}
+			e.Timeout = left.Truncate(time.Second)
+		}
+		if p.Addr.Is4() {
+			v4 = append(v4, e)
+		} else {
+			v6 = append(v6, e)
+		}
+	}
+	start := time.Now()
+	if len(v4) > 0 {
+		if err := s.fw.AddElements(ctx, nft.SetPeers4, v4); err != nil {
+			return fmt.Errorf("load storefile peers into %s: %w", nft.SetPeers4, err)
+		}
+	}
+	if len(v6) > 0 {
+		if err := s.fw.AddElements(ctx, nft.SetPeers6, v6); err != nil {
+			return fmt.Errorf("load storefile peers into %s: %w", nft.SetPeers6, err)
+		}
+	}
+	s.log.Info("storefile loaded", "file", c.store.Path(), "peers", len(v4)+len(v6), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// restoreLocks rebuilds the tracker from the kernel's locked sets.
+func (c *control) restoreLocks(ctx context.Context) error {
+	if !c.tracker.Enabled() {
+		return nil
+	}
+	now := c.s.now()
+	n := 0
+	for _, set := range []string{nft.SetLocked4, nft.SetLocked6} {
+		elems, err := c.s.fw.Elements(ctx, set)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", set, err)
+		}
+		for _, e := range elems {
+			c.tracker.Restore(now, e.Addr, e.Expires)
+			n++
+		}
+	}
+	if n > 0 {
+		c.s.log.Info("time-locks restored from the kernel", "clients", n)
+	}
+	return nil
+}
+
+// loop runs until ctx is done or a reader fails.
+func (c *control) loop(ctx context.Context, hup <-chan os.Signal, readerErr <-chan error) error {
+	s := c.s
+	cfg := s.state.Load().cfg
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	c.resetTimer(timer)
+
+	var storeTick, summaryTick, metricsTick <-chan time.Time
+	if s.metrics != nil {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		metricsTick = t.C
+		c.summary(ctx, false)
+	}
+	if c.store != nil {
+		t := time.NewTicker(cfg.StoreInterval)
+		defer t.Stop()
+		storeTick = t.C
+	}
+	if cfg.SummaryInterval > 0 {
+		t := time.NewTicker(cfg.SummaryInterval)
+		defer t.Stop()
+		summaryTick = t.C
+		c.summary(ctx, true) // baseline
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-readerErr:
+			return err
+		case l := <-s.learnCh:
+			c.batch = append(c.batch[:0], l)
+			c.collect()
+			c.apply(ctx)
+		case <-timer.C:
+			c.tick(ctx)
+		case <-storeTick:
+			c.saveStore()
+		case <-summaryTick:
+			c.summary(ctx, true)
+		case <-metricsTick:
+			c.summary(ctx, false)
+		case <-s.ifRefresh:
+			c.refreshInterfaces()
+		case <-hup:
+			c.reload(ctx)
+		}
+		if s.metrics != nil {
+			s.metrics.SetClientsLocked(c.tracker.Len())
+		}
+		c.resetTimer(timer)
+	}
+}
+
+// collect drains what else is queued, up to a batch's worth.
+func (c *control) collect() {
+	for len(c.batch) < 4096 {
+		select {
+		case l := <-c.s.learnCh:
+			c.batch = append(c.batch, l)
+		default:
+			return
+		}
+	}
+}
+
+func (c *control) resetTimer(t *time.Timer) {
+	d := time.Minute
+	if c.tracker.Enabled() && c.tracker.Len() > 0 {
+		d = min(max(c.tracker.NextEvent(c.s.now()), 10*time.Millisecond), time.Minute)
+	}
+	t.Reset(d)
+}
+
+// apply turns a batch of evidence into kernel writes (peers and locks,
+// deduplicated and rate-limited per address), tracker updates, storefile
+// entries and client files.
+func (c *control) apply(ctx context.Context) {
+	s := c.s
+	st := s.state.Load()
+	cfg := st.cfg
+	for k := range c.add {
+		c.add[k] = c.add[k][:0]
+	}
+	peerEvery := refreshEvery(cfg.Ruleset.PeerTimeout)
+	lockEvery := refreshEvery(cfg.Ruleset.TimeLock)
+	for i := range c.batch {
+		l := &c.batch[i]
+		for _, p := range l.peers[:l.npeers] {
+			write, isNew := c.peers.due(p.Addr, l.at, peerEvery)
+			if !write {
+				continue
+			}
+			set := nft.SetPeers4
+			if p.Addr.Is6() {
+				set = nft.SetPeers6
+			}
+			c.add[set] = append(c.add[set], nft.Element{Addr: p.Addr})
+			if isNew {
+				c.peersLearned++
+				if s.metrics != nil {
+					s.metrics.PeerLearned()
+				}
+				st.events.PeerLearned(netip.AddrPortFrom(p.Addr, p.Port), slogReason(p.Reason))
+			}
+			if c.store != nil {
+				c.store.Put(store.Peer{Addr: p.Addr, Port: p.Port, LastSeen: l.at, Reason: p.Reason})
+			}
+		}
+		if !l.lock || !c.tracker.Enabled() {
+			continue
+		}
+		cl, isNew := c.tracker.Evidence(l.at, l.client, l.port, l.network[:l.netLen], l.reason)
+		if isNew {
+			c.locks.forget(cl.Addr)
+			st.events.ClientAppeared(cl.Addr, slogReason(cl.Reason))
+		}
+		if write, _ := c.locks.due(cl.Addr, l.at, lockEvery); write {
+			set := nft.SetLocked4
+			if cl.Addr.Is6() {
+				set = nft.SetLocked6
+			}
+			c.add[set] = append(c.add[set], nft.Element{Addr: cl.Addr})
+		}
+		if c.cdir != nil {
+			if _, err := c.cdir.Put(clientdir.FromClient(cl)); err != nil {
+				s.log.Warn("client file not written", "client", cl.Addr, "err", err)
+			}
+		}
+	}
+	c.write(ctx)
+}
+
+// write sends the collected elements, one atomic batch per set.
+func (c *control) write(ctx context.Context) {
+	for _, set := range []string{nft.SetLocked4, nft.SetLocked6, nft.SetPeers4, nft.SetPeers6} {
+		elems := c.add[set]
+		if len(elems) == 0 {
+			continue
+		}
+		elems = dedupe(elems)
+		start := time.Now()
+		err := c.s.fw.AddElements(ctx, set, elems)
+		c.lastWriteTime = time.Since(start)
+		c.s.observeWrite(set, len(elems), c.lastWriteTime, err)
+		if err != nil {
+			c.writeErrors++
+			if ctx.Err() == nil || !errors.Is(err, context.Canceled) {
+				c.s.log.Error("kernel set update failed", "set", set, "elements", len(elems), "err", err)
+			}
+			// Forget them so the next evidence retries.
+			for _, e := range elems {
+				if set == nft.SetPeers4 || set == nft.SetPeers6 {
+					c.peers.forget(e.Addr)
+				} else {
+					c.locks.forget(e.Addr)
+				}
+			}
+		}
+	}
+}
+
+func dedupe(elems []nft.Element) []nft.Element {
+	if len(elems) < 2 {
+		return elems
+	}
+	slices.SortFunc(elems, func(a, b nft.Element) int { return a.Addr.Compare(b.Addr) })
+	return slices.CompactFunc(elems, func(a, b nft.Element) bool { return a.Addr == b.Addr })
+}
+
+// tick sends due probes and forgets lapsed clients.
+func (c *control) tick(ctx context.Context) {
+	s := c.s
+	st := s.state.Load()
+	now := s.now()
+	c.probes = c.tracker.Due(now, c.probes[:0])
+	for _, p := range c.probes {
+		src := c.probeSource(st, p.Addr)
+		if !src.IsValid() {
+			s.log.Warn("no LAN address to probe the client from", "client", p.Addr)
+			continue
+		}
+		if st.dryRun {
+			continue
+		}
+		if err := s.sender.SendUDP(netip.AddrPortFrom(src, probePort), p.AddrPort(), p.Payload); err != nil {
+			s.log.Warn("time-lock probe not sent", "client", p.AddrPort(), "err", err)
+			continue
+		}
+		c.probesSent++
+		if s.metrics != nil {
+			s.metrics.ProbeSent()
+		}
+		s.log.Debug("time-lock probe sent", "client", p.AddrPort(), "from", src)
+	}
+	c.lapsed = c.tracker.Expire(now, c.lapsed[:0])
+	for _, cl := range c.lapsed {
+		c.locks.forget(cl.Addr)
+		st.events.ClientVanished(cl.Addr, slogReason(cl.Reason))
+		if c.cdir != nil {
+			if err := c.cdir.Remove(cl.Addr); err != nil {
+				s.log.Warn("client file not removed", "client", cl.Addr, "err", err)
+			}
+		}
+	}
+}
+
+func (c *control) probeSource(st *runState, client netip.Addr) netip.Addr {
+	if client.Is4() && st.cfg.ProbeSource4.IsValid() {
+		return st.cfg.ProbeSource4
+	}
+	if client.Is6() && st.cfg.ProbeSource6.IsValid() {
+		return st.cfg.ProbeSource6
+	}
+	return st.ifs.probeSource(client)
+}
+
+func (c *control) saveStore() {
+	if c.store == nil {
+		return
+	}
+	if err := c.store.Save(); err != nil {
+		c.s.log.Error("storefile not saved", "file", c.store.Path(), "err", err)
+	}
+}
+
+// summary reads the kernel's rule counters and set sizes into the metrics;
+// with log it also logs their increase since the last logged summary
+// (kernel-side drops are not per-packet events).
+func (c *control) summary(ctx context.Context, log bool) {
+	st, err := c.s.fw.Status(ctx, 0)
+	if err != nil || !st.Present {
+		if err != nil {
+			c.s.log.Warn("rule counters not read", "err", err)
+		}
+		return
+	}
+	c.s.observeStatus(st)
+	if !log {
+		return
+	}
+	cur := make(map[string]events.Counter, len(st.Counters))
+	for _, ct := range st.Counters {
+		name := ct.Rule
+		if name == "" {
+			continue
+		}
+		cur[name] = events.Counter{Packets: ct.Packets, Bytes: ct.Bytes}
+	}
+	if c.counters != nil {
+		events.CounterSummary(ctx, c.s.log, c.counters, cur)
+	}
+	c.counters = cur
+}
+
+func (c *control) refreshInterfaces() {
+	s := c.s
+	old := s.state.Load()
+	st, err := s.buildState(old.cfg)
+	if err != nil {
+		s.log.Warn("interfaces not re-read", "err", err)
+		return
+	}
+	s.state.Store(st)
+	s.log.Debug("interfaces re-read", "lan_prefixes", st.settings.LAN)
+}
+
+// reload re-reads the configuration (SIGHUP) and applies it atomically,
+// keeping every set element; a bad configuration keeps the old one.
+func (c *control) reload(ctx context.Context) {
+	s := c.s
+	old := s.state.Load()
+	if old.cfg.Reload == nil {
+		s.log.Warn("SIGHUP ignored: no configuration to reload")
+		return
+	}
+	next, err := old.cfg.Reload()
+	if err == nil {
+		next.Reload = old.cfg.Reload
+		next.setDefaults()
+		err = next.Validate()
+	}
+	if err == nil {
+		err = reloadable(old.cfg, next)
+	}
+	var st *runState
+	if err == nil {
+		st, err = s.buildState(next)
+	}
+	if err != nil {
+		s.log.Error("configuration not reloaded; the running one stays in force", "err", err)
+		return
+	}
+	res, err := s.fw.Setup(ctx, next.Ruleset, nft.SetupOptions{})
+	if err != nil {
+		s.log.Error("configuration not reloaded: ruleset not applied; the running one stays in force", "err", err)
+		return
+	}
+	s.state.Store(st)
+	if next.Ruleset.TimeLock != old.cfg.Ruleset.TimeLock {
+		c.tracker = newTracker(next)
+		if err := c.restoreLocks(ctx); err != nil {
+			s.log.Warn("time-locks not restored after reload", "err", err)
+		}
+	}
+	s.log.Info("configuration reloaded", "ruleset_changed", res.Changed, "changes", describeChanges(old.cfg, next))
+}
+
+// reloadable refuses changes that need a restart.
+func reloadable(old, next Config) error {
+	switch {
+	case old.Ruleset.QueueNum != next.Ruleset.QueueNum || old.Ruleset.Queues != next.Ruleset.Queues:
+		return errors.New("--queue/--queues changed: restart ftwall to change the queues")
+	case old.Store != next.Store:
+		return errors.New("--store changed: restart ftwall to change the storefile")
+	case old.ClientDir != next.ClientDir:
+		return errors.New("--client-dir changed: restart ftwall to change the client directory")
+	case old.MetricsListen != next.MetricsListen:
+		return errors.New("--metrics-listen changed: restart ftwall to change the metrics listener")
+	}
+	return nil
+}
+
+// drain applies evidence the readers handed over before they stopped.
+func (c *control) drain(ctx context.Context) {
+	for {
+		select {
+		case l := <-c.s.learnCh:
+			c.batch = append(c.batch[:0], l)
+			c.collect()
+			c.apply(ctx)
+		default:
+			return
+		}
+	}
+}
+
+// shutdown writes the storefile one last time.
+func (c *control) shutdown(ctx context.Context) { c.saveStore() }
+
+func (c *control) close() {}

@@ -1,0 +1,177 @@
+package service
+
+import (
+	"log/slog"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/internal/events"
+	"github.com/ftwall/ftwall/internal/queue"
+)
+
+// learned is what the packet path hands to the control goroutine: peers to
+// block and a client to lock. It holds no reference to the packet buffer.
+type learned struct {
+	at      time.Time
+	peers   [2]inspect.Peer
+	npeers  int
+	lock    bool
+	client  netip.Addr
+	port    uint16
+	network [inspect.MaxNetworkLen]byte
+	netLen  uint8
+	reason  string
+	inDev   uint32
+}
+
+// sender sends one UDP datagram with any source address (rawsend.Sender).
+type sender interface {
+	SendUDP(src, dst netip.AddrPort, payload []byte) error
+}
+
+// handlerStats are the packet path's counters (read by metrics and tests).
+type handlerStats struct {
+	Candidates   [inspect.KindGive + 1]atomic.Uint64 // by evidence kind; index 0 = not FastTrack
+	DecodeErrors atomic.Uint64
+	Dropped      atomic.Uint64
+	Accepted     atomic.Uint64
+	PongsSent    atomic.Uint64
+	PongsLimited atomic.Uint64
+	PongErrors   atomic.Uint64
+	ProbeAnswers atomic.Uint64
+	LearnDropped atomic.Uint64 // control goroutine too slow: evidence lost
+}
+
+// reader is one queue reader's scratch space: Decode, Classify and Decide
+// write into it, so the steady state allocates nothing.
+type reader struct {
+	s   *Service
+	pkt inspect.Packet
+	ev  inspect.Evidence
+	d   inspect.Decision
+}
+
+// handle runs queue → inspect → decision for one packet and returns its
+// verdict. Kernel writes are handed to the control goroutine without waiting.
+func (r *reader) handle(p *queue.Packet) queue.Verdict {
+	s := r.s
+	st := s.state.Load()
+	stats := &s.stats
+	if err := inspect.Decode(p.Payload, &r.pkt); err != nil {
+		stats.DecodeErrors.Add(1)
+		stats.Accepted.Add(1)
+		return queue.Accept
+	}
+	if !inspect.Classify(&r.pkt, &r.ev) {
+		stats.Candidates[0].Add(1)
+		stats.Accepted.Add(1)
+		return queue.Accept
+	}
+	stats.Candidates[r.ev.Kind].Add(1)
+	if s.metrics != nil {
+		s.metrics.Candidate(r.ev.Kind.String())
+	}
+	fromLAN, known := st.ifs.isLAN(p.InDev)
+	if !known && p.InDev != 0 {
+		// An interface that appeared after start: ask for a rebuild, and
+		// treat the packet as not LAN (only known LAN interfaces are trusted).
+		s.requestIfaceRefresh()
+	}
+	inspect.Decide(&r.ev, fromLAN, &st.settings, &r.d)
+	d := &r.d
+	verdict := d.Verdict
+	probeAnswer := fromLAN && p.Hook == queue.HookInput && (r.ev.Kind == inspect.KindNodePong || r.ev.Kind == inspect.KindSupernodePong)
+	if probeAnswer {
+		stats.ProbeAnswers.Add(1)
+		if s.metrics != nil {
+			s.metrics.ProbeAnswered()
+		}
+		// Nobody listens on the probe's source port: accepting the answer
+		// would only make the kernel send an ICMP error back to the client.
+		verdict = inspect.Drop
+	}
+	if st.dryRun {
+		verdict = inspect.Accept
+	}
+	s.logCandidate(st, &r.ev, d, verdict, fromLAN)
+
+	if !st.dryRun && (d.NPeers > 0 || d.Lock.Valid) {
+		l := learned{at: s.now(), peers: d.Peers, npeers: d.NPeers, inDev: p.InDev}
+		if d.Lock.Valid {
+			l.lock = true
+			l.client = d.Lock.Addr
+			l.port = d.Lock.Port
+			l.netLen = uint8(copy(l.network[:], d.Lock.Network))
+			l.reason = d.Lock.Reason
+		}
+		select {
+		case s.learnCh <- l:
+		default:
+			stats.LearnDropped.Add(1)
+		}
+	}
+	if d.Reply.Valid && !st.dryRun {
+		if s.limiter.allow(d.Reply.To.Addr(), s.now()) {
+			if err := s.sender.SendUDP(d.Reply.From, d.Reply.To, d.Reply.Payload); err != nil {
+				stats.PongErrors.Add(1)
+				s.log.Debug("spoofed pong not sent", "err", err)
+			} else {
+				stats.PongsSent.Add(1)
+				if s.metrics != nil {
+					s.metrics.SpoofedPongSent()
+				}
+			}
+		} else {
+			stats.PongsLimited.Add(1)
+		}
+	}
+	if s.metrics != nil {
+		s.metrics.Verdict(verdict == inspect.Drop)
+	}
+	if verdict == inspect.Drop {
+		stats.Dropped.Add(1)
+		return queue.Drop
+	}
+	stats.Accepted.Add(1)
+	return queue.Accept
+}
+
+// logCandidate emits the per-packet event letters u/U/t/T when enabled.
+func (s *Service) logCandidate(st *runState, ev *inspect.Evidence, d *inspect.Decision, verdict inspect.Verdict, fromLAN bool) {
+	ew := st.events
+	udp := ev.Kind.UDP()
+	dropped := verdict == inspect.Drop
+	var letter bool
+	switch {
+	case udp && dropped:
+		letter = ew.Enabled(events.UDPDropped)
+	case udp:
+		letter = ew.Enabled(events.UDPAccepted)
+	case dropped:
+		letter = ew.Enabled(events.TCPDropped)
+	default:
+		letter = ew.Enabled(events.TCPAccepted)
+	}
+	if !letter {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("kind", ev.Kind.String()),
+		slog.String("src", ev.Src.String()),
+		slog.String("dst", ev.Dst.String()),
+		slog.Bool("from_lan", fromLAN),
+	}
+	if len(ev.Network) > 0 {
+		attrs = append(attrs, slog.String("network", string(ev.Network)))
+	}
+	if ev.Supernode.IsValid() {
+		attrs = append(attrs, slog.String("supernode", ev.Supernode.String()))
+	}
+	if udp {
+		ew.UDP(dropped, attrs...)
+	} else {
+		ew.TCP(dropped, attrs...)
+	}
+}

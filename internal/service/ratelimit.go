@@ -1,0 +1,88 @@
+package service
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// pongLimiter limits spoofed pongs per client with a token bucket of rate
+// tokens per second and a burst of rate. It is safe for concurrent use by
+// several queue readers; its map is bounded (cleared when it exceeds max).
+type pongLimiter struct {
+	mu      sync.Mutex
+	rate    float64
+	max     int
+	buckets map[netip.Addr]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newPongLimiter(perSecond int, maxClients int) *pongLimiter {
+	return &pongLimiter{rate: float64(perSecond), max: maxClients, buckets: make(map[netip.Addr]*bucket)}
+}
+
+func (l *pongLimiter) allow(client netip.Addr, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[client]
+	if b == nil {
+		if len(l.buckets) >= l.max {
+			clear(l.buckets)
+		}
+		b = &bucket{tokens: l.rate, last: now}
+		l.buckets[client] = b
+	}
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens = min(l.rate, b.tokens+el*l.rate)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// refreshCache remembers when an element was last written to the kernel so
+// that a burst of evidence for the same address restarts its countdown at
+// most once per interval. It belongs to the control goroutine (no locking)
+// and is bounded: it is cleared when it exceeds max entries, which only costs
+// extra (harmless) refresh writes.
+type refreshCache struct {
+	max  int
+	seen map[netip.Addr]time.Time
+}
+
+func newRefreshCache(max int) *refreshCache {
+	return &refreshCache{max: max, seen: make(map[netip.Addr]time.Time)}
+}
+
+// due reports whether addr should be (re)written now, and records it if so.
+// isNew is true when the address was not in the cache.
+func (c *refreshCache) due(addr netip.Addr, now time.Time, every time.Duration) (write, isNew bool) {
+	last, ok := c.seen[addr]
+	if ok && now.Sub(last) < every {
+		return false, false
+	}
+	if !ok && len(c.seen) >= c.max {
+		clear(c.seen)
+	}
+	c.seen[addr] = now
+	return true, !ok
+}
+
+func (c *refreshCache) forget(addr netip.Addr) { delete(c.seen, addr) }
+
+// refreshEvery is how often an element with the given timeout is refreshed
+// at most: a 64th of its lifetime, at most a minute (0 = permanent elements
+// need no refresh once written).
+func refreshEvery(timeout time.Duration) time.Duration {
+	if timeout <= 0 {
+		return 1<<63 - 1
+	}
+	return min(timeout/64, time.Minute)
+}

@@ -1,0 +1,293 @@
+// Package service is `ftwall run`: it applies the ruleset, reads the queued
+// candidate packets, classifies them with package inspect, answers them with
+// verdicts and spoofed pongs, and keeps the kernel's peer and lock sets, the
+// time-lock state, the storefile and the client directory up to date.
+//
+// Data flows one way: queue readers → inspect → decision → a channel → the
+// control goroutine, which alone writes to nftables (coalescing bursts into
+// batches) and owns the time-lock tracker, so the packet path never waits on
+// netlink.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/internal/events"
+	"github.com/ftwall/ftwall/internal/metrics"
+	"github.com/ftwall/ftwall/internal/queue"
+	"github.com/ftwall/ftwall/internal/rawsend"
+	"github.com/ftwall/ftwall/nft"
+	"github.com/ftwall/ftwall/timelock"
+)
+
+// runState is what the packet path reads; it is replaced whole (atomically)
+// on reload and when the interfaces change.
+type runState struct {
+	cfg      Config
+	settings inspect.Settings
+	ifs      *ifaceView
+	dryRun   bool
+	events   *events.Events
+}
+
+// Deps are the service's outside world; tests replace them.
+type Deps struct {
+	Firewall   nft.Firewall
+	Sender     sender
+	Interfaces interfaceLister
+	Now        func() time.Time
+	// OpenQueue opens one queue reader; nil = real NFQUEUE readers.
+	OpenQueue func(cfg queue.Config) (packetSource, error)
+	// Signals delivers reload requests (SIGHUP); nil = the process's SIGHUP.
+	Signals <-chan os.Signal
+}
+
+// packetSource is a queue reader (queue.Reader).
+type packetSource interface {
+	Run(ctx context.Context, h queue.Handler) error
+	Close() error
+}
+
+// Service is one running `ftwall run`.
+type Service struct {
+	log     *slog.Logger
+	fw      nft.Firewall
+	sender  sender
+	lister  interfaceLister
+	now     func() time.Time
+	deps    Deps
+	state   atomic.Pointer[runState]
+	stats   handlerStats
+	learnCh chan learned
+	limiter *pongLimiter
+
+	ifRefresh chan struct{}
+	metrics   *metrics.Metrics // nil = off
+
+	// Owned by the control goroutine.
+	ctl *control
+}
+
+// Run runs `ftwall run` until ctx is cancelled (SIGINT/SIGTERM in the CLI).
+// It returns nil after a clean stop; the table stays unless
+// cfg.TeardownOnExit.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	fw, err := nft.Open(nft.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	defer fw.Close()
+	snd, err := rawsend.Open()
+	if err != nil {
+		return err
+	}
+	defer snd.Close()
+	s, err := New(cfg, log, Deps{Firewall: fw, Sender: snd})
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+// New prepares a service; nothing touches the kernel before Run.
+func New(cfg Config, log *slog.Logger, deps Deps) (*Service, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Interfaces == nil {
+		deps.Interfaces = sysInterfaces{}
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.OpenQueue == nil {
+		deps.OpenQueue = func(c queue.Config) (packetSource, error) { return queue.Open(c) }
+	}
+	s := &Service{
+		log:       log,
+		fw:        deps.Firewall,
+		sender:    deps.Sender,
+		lister:    deps.Interfaces,
+		now:       deps.Now,
+		deps:      deps,
+		learnCh:   make(chan learned, 8192),
+		limiter:   newPongLimiter(cfg.PongRate, 65536),
+		ifRefresh: make(chan struct{}, 1),
+	}
+	st, err := s.buildState(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.state.Store(st)
+	return s, nil
+}
+
+func (s *Service) buildState(cfg Config) (*runState, error) {
+	ifs, err := buildIfaceView(s.lister, cfg.Ruleset.LAN, cfg.Own)
+	if err != nil {
+		return nil, err
+	}
+	mask, err := events.ParseLetters(cfg.LogLetters)
+	if err != nil {
+		return nil, fmt.Errorf("--log: %w", err)
+	}
+	st := &runState{
+		cfg:    cfg,
+		ifs:    ifs,
+		dryRun: cfg.DryRun,
+		events: events.New(s.log, mask),
+		settings: inspect.Settings{
+			LAN:      ifs.lanNets,
+			Allow:    cfg.Ruleset.Allow,
+			Own:      ifs.own,
+			BlockUDP: !cfg.NoUDPBlock,
+			TimeLock: cfg.Ruleset.TimeLock > 0,
+			PongType: cfg.PongType,
+		},
+	}
+	// Settings.LAN holds the LAN interfaces' own prefixes: addresses there
+	// are never peers.
+	lan := make([]netip.Prefix, 0, len(ifs.lanNets))
+	for _, p := range ifs.lanNets {
+		lan = append(lan, p.Masked())
+	}
+	st.settings.LAN = lan
+	return st, nil
+}
+
+func (s *Service) requestIfaceRefresh() {
+	select {
+	case s.ifRefresh <- struct{}{}:
+	default:
+	}
+}
+
+// Stats returns the packet path's counters.
+func (s *Service) Stats() *handlerStats { return &s.stats }
+
+// Run applies the ruleset, restores state, reads the queues and runs the
+// control loop until ctx is cancelled.
+func (s *Service) Run(ctx context.Context) error {
+	st := s.state.Load()
+	cfg := st.cfg
+	res, err := s.fw.Setup(ctx, cfg.Ruleset, nft.SetupOptions{Reset: cfg.Reset})
+	if err != nil {
+		return fmt.Errorf("apply ruleset: %w", err)
+	}
+	s.log.Info("ruleset applied", "table", "inet "+nft.TableName, "backend", res.Backend.String(),
+		"created", res.Created, "changed", res.Changed, "dry_run", cfg.DryRun)
+
+	if cfg.MetricsListen != "" {
+		ln, err := metrics.Listen(cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		s.metrics = metrics.New(metrics.Logger(s.log))
+		go func() {
+			if err := metrics.ServeListener(ctx, ln, s.metrics.Handler(), s.log); err != nil {
+				s.log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+	}
+
+	ctl, err := newControl(ctx, s, cfg)
+	if err != nil {
+		return err
+	}
+	s.ctl = ctl
+	defer ctl.close()
+
+	// Readers: one per queue number.
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	var readers []packetSource
+	for i := uint16(0); i < cfg.Ruleset.Queues; i++ {
+		num := cfg.Ruleset.QueueNum + i
+		r, err := s.deps.OpenQueue(queue.Config{Num: num, MaxLen: cfg.QueueMaxLen, Logger: s.log, DryRun: cfg.DryRun})
+		if err != nil {
+			for _, r := range readers {
+				r.Close()
+			}
+			return err
+		}
+		readers = append(readers, r)
+	}
+	var wg sync.WaitGroup
+	errCh := make(chan error, len(readers))
+	for i, r := range readers {
+		rd := &reader{s: s}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(readCtx, rd.handle); err != nil {
+				errCh <- fmt.Errorf("queue %d: %w", cfg.Ruleset.QueueNum+uint16(i), err)
+			}
+		}()
+	}
+	s.log.Info("inspecting", "queues", fmt.Sprintf("%d..%d", cfg.Ruleset.QueueNum, cfg.Ruleset.QueueNum+cfg.Ruleset.Queues-1),
+		"lan", cfg.Ruleset.LAN, "timelock", cfg.Ruleset.TimeLock, "peer_timeout", cfg.Ruleset.PeerTimeout)
+
+	hup := s.deps.Signals
+	if hup == nil {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGHUP)
+		defer signal.Stop(c)
+		hup = c
+	}
+
+	runErr := ctl.loop(ctx, hup, errCh)
+
+	// Stop reading first (unbinding the queues lets bypass accept new
+	// candidates), then write what the readers handed over.
+	stopReading()
+	for _, r := range readers {
+		if err := r.Close(); err != nil {
+			s.log.Debug("close queue", "err", err)
+		}
+	}
+	wg.Wait()
+	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	ctl.drain(finish)
+	ctl.shutdown(finish)
+	if s.state.Load().cfg.TeardownOnExit {
+		if _, err := s.fw.Teardown(finish); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("teardown on exit: %w", err))
+		} else {
+			s.log.Info("table removed on exit", "table", "inet "+nft.TableName)
+		}
+	}
+	s.log.Info("stopped", "candidates", s.totalCandidates(), "dropped", s.stats.Dropped.Load(), "pongs", s.stats.PongsSent.Load())
+	return runErr
+}
+
+func (s *Service) totalCandidates() uint64 {
+	var n uint64
+	for i := range s.stats.Candidates {
+		n += s.stats.Candidates[i].Load()
+	}
+	return n
+}
+
+// newTracker makes the time-lock tracker for cfg.
+func newTracker(cfg Config) *timelock.Tracker {
+	return timelock.New(timelock.Config{TimeLock: cfg.Ruleset.TimeLock})
+}
