@@ -3,12 +3,31 @@ BIN       := bin/ftwall
 PKGS      := ./...
 FUZZTIME  ?= 3s
 
-.PHONY: all build test unit fuzz fuzz-long bench demo install clean vet
+.PHONY: all build tools test unit fuzz fuzz-long bench microbench demo install clean vet
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ftwall
+
+tools: build
+	$(GO) build -o bin/ftsim ./cmd/ftsim
+	$(GO) build -o bin/ftwdemo ./cmd/ftwdemo
+	$(GO) build -o bin/ftwbench ./cmd/ftwbench
+
+# A throwaway namespace lab: client / router / internet, ftwall run on the
+# router, a simulated FastTrack client and ordinary traffic. Needs root; it
+# touches nothing outside its own namespaces.
+demo: tools
+	./bin/ftwdemo --ftwall ./bin/ftwall
+
+# Go micro-benchmarks (no privileges).
+microbench:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./inspect/ ./internal/rawsend/ ./timelock/ ./internal/store/
+
+# The benchmark suite P1-P5 in lab namespaces (root); writes BENCHMARKS.md.
+bench: tools
+	./bin/ftwbench --ftwall ./bin/ftwall --ftsim ./bin/ftsim --out BENCHMARKS.md
 
 vet:
 	$(GO) vet $(PKGS)

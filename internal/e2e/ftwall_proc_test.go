@@ -1,0 +1,183 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ftwall/ftwall/internal/lab"
+	"github.com/ftwall/ftwall/nft"
+)
+
+// binaries builds bin/ftwall once per test process.
+var binaries struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func ftwallBinary(t *testing.T) string {
+	t.Helper()
+	binaries.once.Do(func() {
+		dir, err := os.MkdirTemp("", "ftwall-e2e-bin-")
+		if err != nil {
+			binaries.err = err
+			return
+		}
+		binaries.path = filepath.Join(dir, "ftwall")
+		out, err := exec.Command("go", "build", "-o", binaries.path, "github.com/ftwall/ftwall/cmd/ftwall").CombinedOutput()
+		if err != nil {
+			binaries.err = fmt.Errorf("go build ./cmd/ftwall: %v: %s", err, out)
+		}
+	})
+	if binaries.err != nil {
+		t.Fatal(binaries.err)
+	}
+	return binaries.path
+}
+
+// syncBuffer collects a process's output.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// ftwallProc is `ftwall run` inside the lab's router namespace.
+type ftwallProc struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan error
+	err  error
+}
+
+// startRun starts `ftwall run --lan lan0 --lan lan1 ARGS…` in the router and
+// waits until it reads its queues.
+func startRun(t *testing.T, l *lab.Lab, args ...string) *ftwallProc {
+	t.Helper()
+	full := append([]string{"run", "--lan", "lan0", "--lan", "lan1", "--log", "all", "--log-level", "debug", "--summary-interval", "0"}, args...)
+	p := &ftwallProc{out: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd = l.Router.Command(context.Background(), ftwallBinary(t), full...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start ftwall run: %v", err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("ftwall run output:\n%s", p.out.String())
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(p.out.String(), `msg=inspecting`) {
+		select {
+		case err := <-p.done:
+			t.Fatalf("ftwall run exited early (%v):\n%s", err, p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ftwall run not ready after 15s:\n%s", p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+// stop sends SIGTERM and wants a clean exit.
+func (p *ftwallProc) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("ftwall run exited with %v after SIGTERM:\n%s", err, p.out.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("ftwall run did not stop after SIGTERM:\n%s", p.out.String())
+	}
+}
+
+// kill9 kills the process without warning.
+func (p *ftwallProc) kill9(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ftwall run survived SIGKILL")
+	}
+}
+
+// kernel opens the router's nftables view.
+func kernel(t *testing.T, l *lab.Lab) *nft.Kernel {
+	t.Helper()
+	k, err := nft.Open(nft.WithNetNS(l.Router.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.Close() })
+	return k
+}
+
+func setHas(t *testing.T, k *nft.Kernel, set string, a netip.Addr) bool {
+	t.Helper()
+	elems, err := k.Elements(context.Background(), set)
+	if err != nil {
+		t.Fatalf("read %s: %v", set, err)
+	}
+	for _, e := range elems {
+		if e.Addr == a {
+			return true
+		}
+	}
+	return false
+}
+
+func setAddrs(t *testing.T, k *nft.Kernel, set string) []netip.Addr {
+	t.Helper()
+	elems, err := k.Elements(context.Background(), set)
+	if err != nil {
+		t.Fatalf("read %s: %v", set, err)
+	}
+	var out []netip.Addr
+	for _, e := range elems {
+		out = append(out, e.Addr)
+	}
+	return out
+}
+
+// waitFor polls cond every few milliseconds for up to d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v still not: %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
