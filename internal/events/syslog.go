@@ -1,0 +1,102 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"log/syslog"
+)
+
+// severity is a syslog severity ftwall uses.
+type severity int
+
+const (
+	sevDebug severity = iota
+	sevInfo
+	sevWarning
+	sevErr
+	numSeverities
+)
+
+func severityOf(l slog.Level) severity {
+	switch {
+	case l >= slog.LevelError:
+		return sevErr
+	case l >= slog.LevelWarn:
+		return sevWarning
+	case l >= slog.LevelInfo:
+		return sevInfo
+	default:
+		return sevDebug
+	}
+}
+
+// syslogHandler formats records as text (without time: syslog adds it) and
+// sends each as one syslog message with the severity of its level. It holds
+// one text handler per severity, each writing to the syslog connection with
+// that severity, so no output has to be parsed.
+type syslogHandler [numSeverities]slog.Handler
+
+func newSyslogHandler(w *syslog.Writer, level slog.Level) syslogHandler {
+	opts := &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}
+	var h syslogHandler
+	for s := range numSeverities {
+		h[s] = slog.NewTextHandler(severityWriter{w, s}, opts)
+	}
+	return h
+}
+
+func (h syslogHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h[severityOf(l)].Enabled(ctx, l)
+}
+
+func (h syslogHandler) Handle(ctx context.Context, r slog.Record) error {
+	return h[severityOf(r.Level)].Handle(ctx, r)
+}
+
+func (h syslogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	for i := range h {
+		h[i] = h[i].WithAttrs(attrs)
+	}
+	return h
+}
+
+func (h syslogHandler) WithGroup(name string) slog.Handler {
+	for i := range h {
+		h[i] = h[i].WithGroup(name)
+	}
+	return h
+}
+
+// severityWriter writes each Write as one syslog message of one severity.
+type severityWriter struct {
+	w   *syslog.Writer
+	sev severity
+}
+
+func (s severityWriter) Write(p []byte) (int, error) {
+	msg := string(bytes.TrimRight(p, "\n"))
+	var err error
+	switch s.sev {
+	case sevErr:
+		err = s.w.Err(msg)
+	case sevWarning:
+		err = s.w.Warning(msg)
+	case sevInfo:
+		err = s.w.Info(msg)
+	default:
+		err = s.w.Debug(msg)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

@@ -1,0 +1,165 @@
+package metrics
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Verdict label values.
+const (
+	VerdictAccept = "accept"
+	VerdictDrop   = "drop"
+)
+
+// Metrics holds ftwall's collectors on a private registry. All methods are
+// safe for concurrent use.
+type Metrics struct {
+	reg *prometheus.Registry
+	log *slog.Logger
+
+	candidates     *prometheus.CounterVec
+	verdicts       *prometheus.CounterVec
+	peersLearned   prometheus.Counter
+	clientsLocked  prometheus.Gauge
+	probesSent     prometheus.Counter
+	probesAnswered prometheus.Counter
+	pongsSent      prometheus.Counter
+	setElements    *prometheus.GaugeVec
+	setWrite       prometheus.Histogram
+	rules          *ruleCollector
+}
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	queueStats string
+	log        *slog.Logger
+}
+
+// QueueStatsFile reads the kernel queue statistics from path instead of
+// DefaultQueueStatsFile (for example /proc/PID/net/netfilter/nfnetlink_queue
+// of a process in another network namespace).
+func QueueStatsFile(path string) Option { return func(o *options) { o.queueStats = path } }
+
+// Logger logs errors that happen while serving a scrape (default: none).
+func Logger(log *slog.Logger) Option { return func(o *options) { o.log = log } }
+
+// New creates the collectors and registers them on a new private registry.
+func New(opts ...Option) *Metrics {
+	o := options{queueStats: DefaultQueueStatsFile}
+	for _, f := range opts {
+		f(&o)
+	}
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		log: o.log,
+		candidates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ftwall_candidates_total", Help: "Candidate packets inspected, by kind.",
+		}, []string{"kind"}),
+		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ftwall_verdicts_total", Help: "Verdicts on candidate packets.",
+		}, []string{"verdict"}),
+		peersLearned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ftwall_peers_learned_total", Help: "FastTrack peers added to the block set.",
+		}),
+		clientsLocked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ftwall_clients_locked", Help: "LAN clients under time-lock now.",
+		}),
+		probesSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ftwall_probes_sent_total", Help: "Time-lock probes (FastTrack pings) sent to clients.",
+		}),
+		probesAnswered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ftwall_probes_answered_total", Help: "Time-lock probes answered by the client.",
+		}),
+		pongsSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ftwall_spoofed_pongs_sent_total", Help: "Spoofed FastTrack pongs sent to clients.",
+		}),
+		setElements: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ftwall_set_elements", Help: "Elements in each nftables set of the ftwall table.",
+		}, []string{"set"}),
+		setWrite: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ftwall_set_write_duration_seconds",
+			Help:    "Time to write a batch of set elements to the kernel.",
+			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 15), // 50µs … 0.8s
+		}),
+		rules: newRuleCollector(),
+	}
+	for _, v := range []string{VerdictAccept, VerdictDrop} {
+		m.verdicts.WithLabelValues(v)
+	}
+	m.reg.MustRegister(
+		m.candidates, m.verdicts, m.peersLearned, m.clientsLocked,
+		m.probesSent, m.probesAnswered, m.pongsSent, m.setElements, m.setWrite,
+		m.rules, newQueueCollector(o.queueStats),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// Registry returns the private registry (to add collectors or gather in tests).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus exposition formats. A
+// collector that fails (for example an unreadable queue statistics file) is
+// logged and left out; the other metrics are still served.
+func (m *Metrics) Handler() http.Handler {
+	opts := promhttp.HandlerOpts{Registry: m.reg, ErrorHandling: promhttp.ContinueOnError}
+	if m.log != nil {
+		opts.ErrorLog = slogPrintln{m.log}
+	}
+	return promhttp.HandlerFor(m.reg, opts)
+}
+
+type slogPrintln struct{ log *slog.Logger }
+
+func (l slogPrintln) Println(v ...any) {
+	l.log.Warn("metrics scrape failed in part", "error", fmt.Sprint(v...))
+}
+
+// Candidate counts an inspected candidate packet of a kind. Kinds are a
+// small fixed set chosen by the caller (for example "udp-ping", "udp-pong",
+// "tcp-http"): each distinct kind is a time series.
+func (m *Metrics) Candidate(kind string) { m.candidates.WithLabelValues(kind).Inc() }
+
+// Verdict counts a verdict on a candidate packet.
+func (m *Metrics) Verdict(drop bool) {
+	if drop {
+		m.verdicts.WithLabelValues(VerdictDrop).Inc()
+	} else {
+		m.verdicts.WithLabelValues(VerdictAccept).Inc()
+	}
+}
+
+// PeerLearned counts a peer added to the block set.
+func (m *Metrics) PeerLearned() { m.peersLearned.Inc() }
+
+// SetClientsLocked sets the number of time-locked clients.
+func (m *Metrics) SetClientsLocked(n int) { m.clientsLocked.Set(float64(n)) }
+
+// ProbeSent counts a time-lock probe sent.
+func (m *Metrics) ProbeSent() { m.probesSent.Inc() }
+
+// ProbeAnswered counts a probe answered by its client.
+func (m *Metrics) ProbeAnswered() { m.probesAnswered.Inc() }
+
+// SpoofedPongSent counts a spoofed pong sent to a client.
+func (m *Metrics) SpoofedPongSent() { m.pongsSent.Inc() }
+
+// SetSetSize sets the number of elements of an nftables set.
+func (m *Metrics) SetSetSize(set string, n int) { m.setElements.WithLabelValues(set).Set(float64(n)) }
+
+// ObserveSetWrite records how long a set element write took.
+func (m *Metrics) ObserveSetWrite(d time.Duration) { m.setWrite.Observe(d.Seconds()) }
+
+// SetRuleCounters replaces the kernel rule counters (rule comment →
+// counter) exposed as ftwall_rule_packets_total and ftwall_rule_bytes_total;
+// rules missing from the map disappear.
+func (m *Metrics) SetRuleCounters(rules map[string]RuleCounter) { m.rules.set(rules) }

@@ -1,0 +1,183 @@
+package metrics
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// scrape fetches the handler's text exposition and returns sample → value.
+func scrape(t *testing.T, h http.Handler) map[string]float64 {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("scrape: HTTP %d: %s", rec.Code, rec.Body)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(rec.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("bad sample line %q", line)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+func expect(t *testing.T, got map[string]float64, want map[string]float64) {
+	t.Helper()
+	for k, v := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("sample %s missing", k)
+		} else if g != v {
+			t.Errorf("%s = %v, want %v", k, g, v)
+		}
+	}
+}
+
+func TestMetricsMove(t *testing.T) {
+	m := New(QueueStatsFile(filepath.Join("testdata", "nfnetlink_queue")))
+	h := m.Handler()
+	expect(t, scrape(t, h), map[string]float64{
+		`ftwall_verdicts_total{verdict="accept"}`:    0,
+		`ftwall_verdicts_total{verdict="drop"}`:      0,
+		`ftwall_peers_learned_total`:                 0,
+		`ftwall_clients_locked`:                      0,
+		`ftwall_probes_sent_total`:                   0,
+		`ftwall_probes_answered_total`:               0,
+		`ftwall_spoofed_pongs_sent_total`:            0,
+		`ftwall_set_write_duration_seconds_count`:    0,
+		`ftwall_queue_packets_total{queue="0"}`:      421,
+		`ftwall_queue_waiting{queue="0"}`:            3,
+		`ftwall_queue_dropped_total{queue="1"}`:      17,
+		`ftwall_queue_user_dropped_total{queue="1"}`: 2,
+		`ftwall_queue_packets_total{queue="1"}`:      4294967295,
+	})
+
+	for range 3 {
+		m.Candidate("udp-ping")
+	}
+	m.Candidate("tcp-http")
+	m.Verdict(true)
+	m.Verdict(true)
+	m.Verdict(false)
+	m.PeerLearned()
+	m.SetClientsLocked(7)
+	m.SetClientsLocked(5)
+	m.ProbeSent()
+	m.ProbeSent()
+	m.ProbeAnswered()
+	m.SpoofedPongSent()
+	m.SetSetSize("peers4", 1000)
+	m.SetSetSize("clients6", 2)
+	m.ObserveSetWrite(70 * time.Microsecond)
+	m.ObserveSetWrite(20 * time.Millisecond)
+	m.SetRuleCounters(map[string]RuleCounter{"drop peers": {Packets: 12, Bytes: 3400}, "reject locked": {Packets: 1, Bytes: 60}})
+
+	got := scrape(t, h)
+	expect(t, got, map[string]float64{
+		`ftwall_candidates_total{kind="udp-ping"}`:              3,
+		`ftwall_candidates_total{kind="tcp-http"}`:              1,
+		`ftwall_verdicts_total{verdict="drop"}`:                 2,
+		`ftwall_verdicts_total{verdict="accept"}`:               1,
+		`ftwall_peers_learned_total`:                            1,
+		`ftwall_clients_locked`:                                 5,
+		`ftwall_probes_sent_total`:                              2,
+		`ftwall_probes_answered_total`:                          1,
+		`ftwall_spoofed_pongs_sent_total`:                       1,
+		`ftwall_set_elements{set="peers4"}`:                     1000,
+		`ftwall_set_elements{set="clients6"}`:                   2,
+		`ftwall_set_write_duration_seconds_count`:               2,
+		`ftwall_set_write_duration_seconds_bucket{le="0.0001"}`: 1,
+		`ftwall_set_write_duration_seconds_bucket{le="0.0256"}`: 2,
+		`ftwall_rule_packets_total{rule="drop peers"}`:          12,
+		`ftwall_rule_bytes_total{rule="drop peers"}`:            3400,
+		`ftwall_rule_packets_total{rule="reject locked"}`:       1,
+		`ftwall_rule_bytes_total{rule="reject locked"}`:         60,
+	})
+	if s := got[`ftwall_set_write_duration_seconds_sum`]; s < 0.02 || s > 0.0201 {
+		t.Errorf("histogram sum %v", s)
+	}
+	if _, ok := got["go_goroutines"]; !ok {
+		t.Error("go collector missing")
+	}
+
+	// Replacing the rule counters drops rules that are gone.
+	m.SetRuleCounters(map[string]RuleCounter{"drop peers": {Packets: 20, Bytes: 5000}})
+	got = scrape(t, h)
+	expect(t, got, map[string]float64{`ftwall_rule_packets_total{rule="drop peers"}`: 20})
+	if _, ok := got[`ftwall_rule_packets_total{rule="reject locked"}`]; ok {
+		t.Error("removed rule still exposed")
+	}
+}
+
+func TestPrivateRegistry(t *testing.T) {
+	a, b := New(), New() // a global registration would panic here
+	a.PeerLearned()
+	if v := scrape(t, b.Handler())["ftwall_peers_learned_total"]; v != 0 {
+		t.Errorf("second Metrics sees the first's counter: %v", v)
+	}
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "ftwall_") {
+			t.Errorf("%s registered globally", mf.GetName())
+		}
+	}
+}
+
+func TestQueueStatsMissingOrBroken(t *testing.T) {
+	m := New(QueueStatsFile(filepath.Join(t.TempDir(), "absent")))
+	got := scrape(t, m.Handler())
+	for k := range got {
+		if strings.HasPrefix(k, "ftwall_queue_") {
+			t.Errorf("queue sample %s without a stats file", k)
+		}
+	}
+	if _, ok := got[`ftwall_verdicts_total{verdict="drop"}`]; !ok {
+		t.Error("other metrics missing")
+	}
+
+	broken := filepath.Join(t.TempDir(), "broken")
+	os.WriteFile(broken, []byte("garbage\n"), 0o600)
+	var logBuf bytes.Buffer
+	m = New(QueueStatsFile(broken), Logger(slog.New(slog.NewTextHandler(&logBuf, nil))))
+	got = scrape(t, m.Handler())
+	if _, ok := got[`ftwall_verdicts_total{verdict="drop"}`]; !ok {
+		t.Error("a broken queue file hides the other metrics")
+	}
+	if !strings.Contains(logBuf.String(), "broken") {
+		t.Errorf("scrape error not logged: %q", logBuf.String())
+	}
+}
+
+func TestDefaultQueueStatsFile(t *testing.T) {
+	// The host's own file: readable (maybe empty) or absent, never malformed.
+	st, err := ReadQueueStats(DefaultQueueStatsFile)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s: %v", DefaultQueueStatsFile, err)
+	}
+	t.Logf("%d queues on this host", len(st))
+}
