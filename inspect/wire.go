@@ -27,6 +27,10 @@ func AppendPing(dst []byte, network string) []byte {
 // AppendSupernodePong appends a supernode pong (0x28): 28 | enc(4) | 00 |
 // time increment | 00 00 | load % | 00 | name | 00. Its length is 12+len(network).
 func AppendSupernodePong(dst []byte, network string, load byte) []byte {
+	return appendSupernodePong(dst, network, load)
+}
+
+func appendSupernodePong[N string | []byte](dst []byte, network N, load byte) []byte {
 	dst = append(dst, MsgSupernodePong)
 	dst = binary.BigEndian.AppendUint32(dst, MinEncType)
 	dst = append(dst, 0x00, 0x01, 0x00, 0x00, load, 0x00)

@@ -141,7 +141,13 @@ func New(cfg Config, log *slog.Logger, deps Deps) (*Service, error) {
 }
 
 func (s *Service) buildState(cfg Config) (*runState, error) {
-	ifs, err := buildIfaceView(s.lister, cfg.Ruleset.LAN, cfg.Own)
+	own := append([]netip.Addr(nil), cfg.Own...)
+	for _, a := range []netip.Addr{cfg.ProbeSource4, cfg.ProbeSource6} {
+		if a.IsValid() {
+			own = append(own, a) // probe answers go there
+		}
+	}
+	ifs, err := buildIfaceView(s.lister, cfg.Ruleset.LAN, own)
 	if err != nil {
 		return nil, err
 	}

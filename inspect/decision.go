@@ -1,0 +1,102 @@
+package inspect
+
+import "net/netip"
+
+// Verdict is what happens to the packet.
+type Verdict uint8
+
+// Verdicts.
+const (
+	Accept Verdict = iota
+	Drop
+)
+
+// String returns "accept" or "drop".
+func (v Verdict) String() string {
+	if v == Drop {
+		return "drop"
+	}
+	return "accept"
+}
+
+// Reasons given for peers and locks.
+const (
+	ReasonUDPPing         = "udp-ping"
+	ReasonUDPPong         = "udp-pong"
+	ReasonProbeAnswer     = "probe-answer"
+	ReasonHTTPRequest     = "http-request"
+	ReasonSupernodeHeader = "supernode-header"
+	ReasonHTTPResponse    = "http-response"
+	ReasonGive            = "give"
+)
+
+// Peer is an outside FastTrack node to put on the blocked-peer list.
+type Peer struct {
+	Addr   netip.Addr
+	Port   uint16 // the port it was seen on (0 if unknown)
+	Reason string
+}
+
+// Lock asks for a LAN client to be time-locked (or its lock refreshed).
+type Lock struct {
+	Valid bool
+	Addr  netip.Addr
+	// Port is the client's FastTrack UDP port, where time-lock probes go
+	// (0 if unknown).
+	Port uint16
+	// Network is the client's FastTrack network name if known; it aliases
+	// the packet buffer.
+	Network []byte
+	Reason  string
+}
+
+// maxReplyLen covers the longest reply: a supernode pong with the longest
+// network name.
+const maxReplyLen = supernodePongHeader + MaxNetworkLen + 1
+
+// Reply is a spoofed UDP answer to send.
+type Reply struct {
+	Valid    bool
+	From, To netip.AddrPort
+	// Payload is the UDP payload. It aliases buf inside this Reply: a
+	// copied Decision still points at the original's bytes.
+	Payload []byte
+	buf     [maxReplyLen]byte
+}
+
+// Decision is the outcome of Decide for one packet. Reuse one per reader;
+// Decide resets it.
+type Decision struct {
+	Verdict Verdict
+	Peers   [2]Peer
+	NPeers  int
+	Lock    Lock
+	Reply   Reply
+}
+
+// PeerList returns the peers to block (a view of Peers).
+func (d *Decision) PeerList() []Peer { return d.Peers[:d.NPeers] }
+
+func (d *Decision) reset() {
+	d.Verdict = Accept
+	d.Peers = [2]Peer{}
+	d.NPeers = 0
+	d.Lock = Lock{}
+	d.Reply.Valid = false
+	d.Reply.From, d.Reply.To = netip.AddrPort{}, netip.AddrPort{}
+	d.Reply.Payload = nil
+}
+
+func (d *Decision) addPeer(ap netip.AddrPort, reason string, s *Settings) {
+	a := ap.Addr().Unmap()
+	if d.NPeers >= len(d.Peers) || !s.PeerCandidate(a) {
+		return
+	}
+	for _, p := range d.Peers[:d.NPeers] {
+		if p.Addr == a {
+			return
+		}
+	}
+	d.Peers[d.NPeers] = Peer{Addr: a, Port: ap.Port(), Reason: reason}
+	d.NPeers++
+}
