@@ -3,7 +3,7 @@ BIN       := bin/ftwall
 PKGS      := ./...
 FUZZTIME  ?= 3s
 
-.PHONY: all build tools test unit fuzz fuzz-long bench microbench demo install clean vet
+.PHONY: all build tools test unit fuzz fuzz-long bench microbench demo man install clean vet
 
 all: build
 
@@ -52,5 +52,15 @@ fuzz:
 fuzz-long:
 	$(MAKE) fuzz FUZZTIME=5m
 
+man: build
+	$(BIN) man > ftwall.8
+
+PREFIX ?= /usr
+install: build man
+	install -D -m0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/ftwall
+	install -D -m0644 ftwall.8 $(DESTDIR)$(PREFIX)/share/man/man8/ftwall.8
+	install -D -m0644 contrib/ftwall.service $(DESTDIR)/lib/systemd/system/ftwall.service
+	install -D -m0644 contrib/ftwall.yaml $(DESTDIR)/etc/ftwall/ftwall.yaml.example
+
 clean:
-	rm -rf bin
+	rm -rf bin ftwall.8

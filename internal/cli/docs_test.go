@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestContribConfig checks that contrib/ftwall.yaml is a valid
+// configuration for every command and mentions every option (set or
+// commented out).
+func TestContribConfig(t *testing.T) {
+	path := filepath.Join("..", "..", "contrib", "ftwall.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	h.ifaces = []string{"lo", "eth0", "eth1"}
+	h.mustRun("--config", path, "setup", "--check")
+	if h.stderr.Len() != 0 {
+		t.Errorf("setup --check of the example: stderr %q", h.stderr.String())
+	}
+	h.mustRun("--config", path, "run", "--check")
+	h.mustRun("--config", path, "status")
+
+	// With every commented-out option enabled the file is valid too, so the
+	// documented defaults are well-formed values.
+	uncommented := regexp.MustCompile(`(?m)^(\s*)#([a-z][a-z-]*:|\s+- )`).ReplaceAllString(string(data), "$1$2")
+	full := writeFile(t, "full.yaml", uncommented)
+	h.mustRun("--config", full, "run", "--check")
+	h.mustRun("--config", full, "status")
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile("x.pcap", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("--config", full, "inspect", "x.pcap")
+
+	inv := &invocation{}
+	for _, cmd := range inv.commands() {
+		for _, o := range cmd.opts {
+			re := regexp.MustCompile(`(?m)^\s*#?` + regexp.QuoteMeta(o.name) + `:`)
+			if !re.Match(data) {
+				t.Errorf("contrib/ftwall.yaml does not document %s's option %s", cmd.name, o.name)
+			}
+		}
+	}
+}
+
+// TestCommandsDoc checks that docs/commands.md documents every command,
+// option and environment variable.
+func TestCommandsDoc(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "commands.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	inv := &invocation{}
+	for _, cmd := range inv.commands() {
+		if !strings.Contains(doc, "ftwall "+cmd.name) {
+			t.Errorf("docs/commands.md does not document the command %s", cmd.name)
+		}
+		for _, o := range cmd.opts {
+			for _, want := range []string{"--" + o.name, envName(cmd.envPrefix, o.name)} {
+				if !strings.Contains(doc, want) {
+					t.Errorf("docs/commands.md lacks %s (%s)", want, cmd.name)
+				}
+			}
+		}
+	}
+	for _, want := range []string{"--config", "FTWALL_CONFIG", "Exit status"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("docs/commands.md lacks %q", want)
+		}
+	}
+}

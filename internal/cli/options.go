@@ -1,0 +1,232 @@
+package cli
+
+import (
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v2/altsrc"
+)
+
+// kind is the value type of an option; it selects the urfave/cli flag type
+// and how a configuration file value is checked.
+type kind int
+
+const (
+	kindString kind = iota
+	kindList
+	kindBool
+	kindDuration
+	kindUint
+	kindInt
+)
+
+func (k kind) describe() string {
+	switch k {
+	case kindList:
+		return "a list of strings"
+	case kindBool:
+		return "true or false"
+	case kindDuration:
+		return "a duration such as 90s, 2m or 24h"
+	case kindUint:
+		return "a non-negative integer"
+	case kindInt:
+		return "an integer"
+	}
+	return "a string"
+}
+
+// option describes one command-line option. The same description builds
+// the urfave/cli flag, names the environment variable and checks the
+// configuration file entry, so the three sources cannot drift apart.
+type option struct {
+	name  string
+	kind  kind
+	usage string // urfave/cli usage; a `WORD` in back quotes is the placeholder
+	def   string // default for string options
+	defD  time.Duration
+	defU  uint
+	defI  int
+	defL  []string
+	// defText replaces the default shown in the help ("" = the value).
+	defText string
+}
+
+// Option names. They are also the configuration file keys.
+const (
+	optConfig = "config"
+
+	optLAN         = "lan"
+	optWAN         = "wan"
+	optAllow       = "allow"
+	optPeerTimeout = "peer-timeout"
+	optTimeLock    = "timelock"
+	optLockAction  = "lock-action"
+	optQueue       = "queue"
+	optQueues      = "queues"
+	optBackend     = "backend"
+	optReset       = "reset"
+	optCheck       = "check"
+	optJSON        = "json"
+	optSample      = "sample"
+
+	optPcap = "pcap"
+
+	optDryRun          = "dry-run"
+	optNoUDPBlock      = "no-udp-block"
+	optPong            = "pong"
+	optPongRate        = "pong-rate"
+	optTeardownOnExit  = "teardown-on-exit"
+	optStore           = "store"
+	optStoreInterval   = "store-interval"
+	optClientDir       = "client-dir"
+	optLog             = "log"
+	optLogFormat       = "log-format"
+	optLogLevel        = "log-level"
+	optSyslog          = "syslog"
+	optSummaryInterval = "summary-interval"
+	optMetricsListen   = "metrics-listen"
+	optOwn             = "own"
+	optProbeSource     = "probe-source"
+	optQueueMaxLen     = "queue-maxlen"
+)
+
+// Environment variable prefixes. inspect has its own because its --lan
+// takes address prefixes, not interface names.
+const (
+	envPrefix        = "FTWALL_"
+	envPrefixInspect = "FTWALL_INSPECT_"
+)
+
+// envName is the environment variable of option name under prefix.
+func envName(prefix, name string) string {
+	return prefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// Defaults.
+const (
+	defaultPeerTimeout     = 24 * time.Hour
+	defaultTimeLock        = 120 * time.Second
+	defaultSample          = 10
+	defaultPongRate        = 2000
+	defaultStoreInterval   = 30 * time.Second
+	defaultSummaryInterval = 60 * time.Second
+	defaultQueueMaxLen     = 4096
+	defaultLogLetters      = "cp"
+)
+
+// rulesetOptions are the options of `setup` that `run` shares.
+func rulesetOptions() []option {
+	return []option{
+		{name: optLAN, kind: kindList, usage: "LAN (inside) interface `IFACE`; repeat or separate with commas"},
+		{name: optWAN, kind: kindList, usage: "WAN (outside) interface `IFACE` the time-lock applies to; repeat or separate with commas (none = every non-LAN interface)"},
+		{name: optAllow, kind: kindList, usage: "never block or lock traffic to `CIDR` (an address or address/prefix, IPv4 or IPv6); repeat or separate with commas"},
+		{name: optPeerTimeout, kind: kindDuration, defD: defaultPeerTimeout, usage: "keep a learned peer blocked for `DURATION` after the last evidence (0 = forever)"},
+		{name: optTimeLock, kind: kindDuration, defD: defaultTimeLock, usage: "time-lock a FastTrack client for `DURATION`: its new outbound TCP connections are refused (0 = no time-lock)"},
+		{name: optLockAction, kind: kindString, def: "reject", usage: "`ACTION` for a locked client's new TCP connections: reject (TCP reset) or drop"},
+		{name: optQueue, kind: kindUint, defU: 0, usage: "first NFQUEUE `NUMBER` (0-65535)"},
+		{name: optQueues, kind: kindUint, defU: 1, usage: "`COUNT` of NFQUEUE queues, one reader each (queue … queue+COUNT-1)"},
+		{name: optBackend, kind: kindString, def: "auto", usage: "queue `BACKEND`: auto (probe the kernel), native (nft queue expression) or compat (xtables NFQUEUE target)"},
+		{name: optReset, kind: kindBool, usage: "empty the peer and time-lock sets while applying the ruleset (default: keep them)"},
+		{name: optCheck, kind: kindBool, usage: "validate the options, environment and configuration file, warn about missing interfaces, and exit without touching the kernel (needs no privileges)"},
+	}
+}
+
+func setupOptions() []option {
+	return append(rulesetOptions(),
+		option{name: optJSON, kind: kindBool, usage: "print the result as JSON"},
+	)
+}
+
+func statusOptions() []option {
+	return []option{
+		{name: optJSON, kind: kindBool, usage: "print the status as JSON (stable field names, for scripts)"},
+		{name: optSample, kind: kindInt, defI: defaultSample, usage: "show up to `N` elements of each set (0 = none)"},
+	}
+}
+
+func inspectOptions() []option {
+	return []option{
+		{name: optPcap, kind: kindList, usage: "capture `FILE` (pcap or pcapng) to analyse; repeat, separate with commas or give further files as arguments"},
+		{name: optLAN, kind: kindList, usage: "address prefix `CIDR` of the LAN side: packets from it are client traffic; repeat or separate with commas", defText: "private, link-local and ULA ranges"},
+		{name: optJSON, kind: kindBool, usage: "print the report as JSON"},
+	}
+}
+
+func runOptions() []option {
+	return append(rulesetOptions(),
+		option{name: optDryRun, kind: kindBool, usage: "classify and log everything but change no set and accept every packet"},
+		option{name: optNoUDPBlock, kind: kindBool, usage: "accept FastTrack UDP pings (peers are still learned and clients still locked), like ftwall's -n"},
+		option{name: optPong, kind: kindString, def: "0x29", usage: "`TYPE` of the spoofed reply: 0x29 (node pong) or 0x28 (supernode pong); also 29/28 or node/supernode"},
+		option{name: optPongRate, kind: kindInt, defI: defaultPongRate, usage: "at most `N` spoofed pongs per second to one client"},
+		option{name: optTeardownOnExit, kind: kindBool, usage: "remove the table inet ftwall when run stops (default: keep it, so the kernel keeps blocking)"},
+		option{name: optStore, kind: kindString, usage: "storefile `FILE` of learned peers, read at start and written periodically and at exit"},
+		option{name: optStoreInterval, kind: kindDuration, defD: defaultStoreInterval, usage: "write learned peers to the storefile every `DURATION`"},
+		option{name: optClientDir, kind: kindString, usage: "`DIR`ectory that gets one file per time-locked client, removed when the lock lapses"},
+		option{name: optLog, kind: kindString, def: defaultLogLetters, usage: "event `LETTERS` to log: u/U dropped/accepted UDP, t/T dropped/accepted TCP, c clients, p peers; \"all\" for every kind, \"\" for none"},
+		option{name: optLogFormat, kind: kindString, def: "text", usage: "log `FORMAT`: text or json"},
+		option{name: optLogLevel, kind: kindString, def: "info", usage: "lowest log `LEVEL`: debug, info, warn or error"},
+		option{name: optSyslog, kind: kindBool, usage: "log to syslog instead of standard error"},
+		option{name: optSummaryInterval, kind: kindDuration, defD: defaultSummaryInterval, usage: "summarise the kernel counters in the log every `DURATION` (0 = never)"},
+		option{name: optMetricsListen, kind: kindString, usage: "serve Prometheus metrics on `ADDR` (host:port, e.g. 127.0.0.1:9117; empty = off)"},
+		option{name: optOwn, kind: kindList, usage: "extra own `ADDR`ess of the firewall, never blocked as a peer (the interfaces' addresses are always included); repeat or separate with commas"},
+		option{name: optProbeSource, kind: kindList, usage: "source `ADDR` of time-lock probes, at most one IPv4 and one IPv6 (default: the address of the LAN interface the client was seen on)"},
+		option{name: optQueueMaxLen, kind: kindUint, defU: defaultQueueMaxLen, usage: "kernel queue length in `PACKETS` per queue"},
+	)
+}
+
+// globalOptions are the application's own options.
+func globalOptions() []option {
+	return []option{
+		{name: optConfig, kind: kindString, usage: "read options from the YAML `FILE` (keys are option names; flags and FTWALL_* variables take precedence)"},
+	}
+}
+
+// flag builds the urfave/cli flag of o, reading environment variable
+// prefix+NAME. Every flag is wrapped by altsrc so the configuration file
+// can supply it; a fresh flag is built for every run of the application
+// because urfave/cli keeps parse state in its flags.
+func (o option) flag(prefix string) cli.Flag {
+	envs := []string{envName(prefix, o.name)}
+	switch o.kind {
+	case kindList:
+		f := &cli.StringSliceFlag{Name: o.name, Usage: o.usage, EnvVars: envs, DefaultText: o.defText}
+		if len(o.defL) > 0 {
+			f.Value = cli.NewStringSlice(o.defL...)
+		}
+		return altsrc.NewStringSliceFlag(f)
+	case kindBool:
+		return altsrc.NewBoolFlag(&cli.BoolFlag{Name: o.name, Usage: o.usage, EnvVars: envs, DisableDefaultText: true})
+	case kindDuration:
+		def := o.defText
+		if def == "" {
+			def = humanDuration(seconds(o.defD), "0")
+		}
+		return altsrc.NewDurationFlag(&cli.DurationFlag{Name: o.name, Usage: o.usage, EnvVars: envs, Value: o.defD, DefaultText: def})
+	case kindUint:
+		return altsrc.NewUintFlag(&cli.UintFlag{Name: o.name, Usage: o.usage, EnvVars: envs, Value: o.defU, DefaultText: o.defText})
+	case kindInt:
+		return altsrc.NewIntFlag(&cli.IntFlag{Name: o.name, Usage: o.usage, EnvVars: envs, Value: o.defI, DefaultText: o.defText})
+	}
+	return altsrc.NewStringFlag(&cli.StringFlag{Name: o.name, Usage: o.usage, EnvVars: envs, Value: o.def, DefaultText: o.defText})
+}
+
+// flags builds the flags of opts.
+func flags(prefix string, opts []option) []cli.Flag {
+	out := make([]cli.Flag, 0, len(opts))
+	for _, o := range opts {
+		out = append(out, o.flag(prefix))
+	}
+	return out
+}
+
+// findOption returns the option called name in opts.
+func findOption(opts []option, name string) (option, bool) {
+	for _, o := range opts {
+		if o.name == name {
+			return o, true
+		}
+	}
+	return option{}, false
+}

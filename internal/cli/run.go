@@ -1,0 +1,225 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ftwall/ftwall/internal/events"
+	"github.com/ftwall/ftwall/internal/service"
+)
+
+// logSettings are run's logging options; they take effect at start only.
+type logSettings struct {
+	format string
+	level  slog.Level
+	syslog bool
+}
+
+func (inv *invocation) run(c *cli.Context) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	cfg, logs, err := inv.runConfig(c)
+	if err != nil {
+		return err
+	}
+	if inv.captureRun != nil {
+		inv.captureRun(cfg)
+		return nil
+	}
+	if c.Bool(optCheck) {
+		return inv.printCheck(c, runOptions(), inv.interfaceWarnings(cfg.Ruleset))
+	}
+	if err := inv.requireCapabilities("ftwall run", capNetAdmin, capNetRaw); err != nil {
+		return err
+	}
+	log, closer, err := inv.env.newLogger(inv.env.stderr, logs.format, logs.level, logs.syslog)
+	if err != nil {
+		return fmt.Errorf("set up logging: %w", err)
+	}
+	defer closer.Close()
+	// The service logs in the chosen format, so the interface warnings go
+	// to its log too.
+	warns, err := inv.missingInterfaces(cfg.Ruleset)
+	if err != nil {
+		log.Warn("cannot check whether the interfaces exist", "err", err)
+	}
+	for _, w := range warns {
+		log.Warn(w)
+	}
+	cfg.Reload = inv.reloadFunc()
+	err = inv.env.runService(c.Context, cfg, log)
+	if err != nil && errors.Is(err, context.Canceled) && c.Context.Err() != nil {
+		return nil // stopped by SIGINT/SIGTERM
+	}
+	return err
+}
+
+// reloadFunc returns the service's SIGHUP callback: it parses the original
+// command line again, which re-reads the configuration file and the
+// environment.
+func (inv *invocation) reloadFunc() func() (service.Config, error) {
+	e, args := inv.env, inv.args
+	var reload func() (service.Config, error)
+	reload = func() (service.Config, error) {
+		cfg, err := loadRunConfig(e, args)
+		if err != nil {
+			return service.Config{}, err
+		}
+		cfg.Reload = reload
+		return cfg, nil
+	}
+	return reload
+}
+
+// loadRunConfig parses args (a `run` command line, as given to Main) with
+// the current environment and configuration file and returns the
+// service configuration it describes, without starting anything and
+// without output.
+func loadRunConfig(e *env, args []string) (service.Config, error) {
+	quiet := *e
+	quiet.stdout, quiet.stderr = io.Discard, io.Discard
+	var cfg service.Config
+	captured := false
+	inv := &invocation{env: &quiet, args: args, captureRun: func(c service.Config) {
+		cfg, captured = c, true
+	}}
+	if err := inv.app().RunContext(context.Background(), args); err != nil {
+		return service.Config{}, errors.New(oneLine(err))
+	}
+	if !captured {
+		return service.Config{}, errors.New("the command line is no longer a run command; configuration not reloaded")
+	}
+	return cfg, nil
+}
+
+// runConfig builds and validates the service configuration and the log
+// settings from run's options.
+func (inv *invocation) runConfig(c *cli.Context) (service.Config, logSettings, error) {
+	var logs logSettings
+	rs, err := inv.rulesetConfig(c)
+	if err != nil {
+		return service.Config{}, logs, err
+	}
+	cfg := service.Config{
+		Ruleset:         rs,
+		Reset:           c.Bool(optReset),
+		DryRun:          c.Bool(optDryRun),
+		NoUDPBlock:      c.Bool(optNoUDPBlock),
+		TeardownOnExit:  c.Bool(optTeardownOnExit),
+		Store:           strings.TrimSpace(c.String(optStore)),
+		StoreInterval:   c.Duration(optStoreInterval),
+		ClientDir:       strings.TrimSpace(c.String(optClientDir)),
+		LogLetters:      c.String(optLog),
+		SummaryInterval: c.Duration(optSummaryInterval),
+		MetricsListen:   strings.TrimSpace(c.String(optMetricsListen)),
+	}
+	if cfg.PongType, err = parsePong(c.String(optPong)); err != nil {
+		return cfg, logs, inv.badOption(optPong, "%v", err)
+	}
+	if cfg.PongRate = c.Int(optPongRate); cfg.PongRate < 1 {
+		return cfg, logs, inv.badOption(optPongRate, "%d: want at least 1 pong per second", cfg.PongRate)
+	}
+	if cfg.StoreInterval <= 0 {
+		return cfg, logs, inv.badOption(optStoreInterval, "%s: want a positive duration", cfg.StoreInterval)
+	}
+	if cfg.SummaryInterval < 0 {
+		return cfg, logs, inv.badOption(optSummaryInterval, "%s is negative (0 turns the summary off)", cfg.SummaryInterval)
+	}
+	if _, err := events.ParseLetters(cfg.LogLetters); err != nil {
+		return cfg, logs, inv.badOption(optLog, "%v", err)
+	}
+	if cfg.MetricsListen != "" {
+		if err := checkListenAddr(cfg.MetricsListen); err != nil {
+			return cfg, logs, inv.badOption(optMetricsListen, "%v", err)
+		}
+	}
+	for _, s := range listValue(c, optOwn) {
+		a, err := parseAddr(s)
+		if err != nil {
+			return cfg, logs, inv.badOption(optOwn, "%v", err)
+		}
+		cfg.Own = append(cfg.Own, a)
+	}
+	for _, s := range listValue(c, optProbeSource) {
+		a, err := parseAddr(s)
+		if err != nil {
+			return cfg, logs, inv.badOption(optProbeSource, "%v", err)
+		}
+		p := &cfg.ProbeSource4
+		if a.Is6() {
+			p = &cfg.ProbeSource6
+		}
+		if p.IsValid() {
+			return cfg, logs, inv.badOption(optProbeSource, "%s and %s: give at most one IPv4 and one IPv6 address", *p, a)
+		}
+		*p = a
+	}
+	ml := c.Uint(optQueueMaxLen)
+	if ml < 1 || ml > math.MaxUint32 {
+		return cfg, logs, inv.badOption(optQueueMaxLen, "%d is out of range 1-%d", ml, uint64(math.MaxUint32))
+	}
+	cfg.QueueMaxLen = uint32(ml)
+
+	switch logs.format = strings.ToLower(strings.TrimSpace(c.String(optLogFormat))); logs.format {
+	case "text", "json":
+	default:
+		return cfg, logs, inv.badOption(optLogFormat, "%q is not a log format: want text or json", c.String(optLogFormat))
+	}
+	if err := logs.level.UnmarshalText([]byte(strings.TrimSpace(c.String(optLogLevel)))); err != nil {
+		return cfg, logs, inv.badOption(optLogLevel, "%q is not a log level: want debug, info, warn or error", c.String(optLogLevel))
+	}
+	logs.syslog = c.Bool(optSyslog)
+
+	if err := cfg.Validate(); err != nil {
+		return cfg, logs, inv.optionErrors(err)
+	}
+	return cfg, logs, nil
+}
+
+// parsePong parses --pong: 0x29/29/node or 0x28/28/supernode.
+func parsePong(s string) (byte, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "0x29", "29", "node":
+		return 0x29, nil
+	case "0x28", "28", "supernode":
+		return 0x28, nil
+	}
+	return 0, fmt.Errorf("%q is not a pong type: want 0x29 (node pong) or 0x28 (supernode pong)", s)
+}
+
+// parseAddr parses one IPv4 or IPv6 address; IPv4-mapped IPv6 addresses
+// become IPv4 and zones are dropped.
+func parseAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%q is not an IP address", s)
+	}
+	a = a.Unmap().WithZone("")
+	if a.IsUnspecified() {
+		return netip.Addr{}, fmt.Errorf("%q is the unspecified address", s)
+	}
+	return a, nil
+}
+
+// checkListenAddr checks a host:port listen address.
+func checkListenAddr(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (for example 127.0.0.1:9117 or [::1]:9117 or :9117)", s)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", s, port)
+	}
+	return nil
+}
