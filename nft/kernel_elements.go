@@ -1,0 +1,223 @@
+package nft
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/google/nftables"
+)
+
+// maxElemsPerMessage keeps one SetAddElements call below the u16 length of
+// its netlink attribute (which overflows above ~2,300 IPv4 / ~1,600 IPv6
+// elements). Several messages before one Flush are still one atomic batch.
+const maxElemsPerMessage = 1000
+
+// chunks splits n items into [lo, hi) ranges of at most maxElemsPerMessage.
+func chunks(n int, fn func(lo, hi int)) {
+	for lo := 0; lo < n; lo += maxElemsPerMessage {
+		fn(lo, min(lo+maxElemsPerMessage, n))
+	}
+}
+
+func keyElems(addrs []netip.Addr) []nftables.SetElement {
+	out := make([]nftables.SetElement, len(addrs))
+	for i, a := range addrs {
+		out[i] = nftables.SetElement{Key: a.AsSlice()}
+	}
+	return out
+}
+
+func timeoutElems(elems []Element) []nftables.SetElement {
+	out := make([]nftables.SetElement, len(elems))
+	for i, e := range elems {
+		out[i] = nftables.SetElement{Key: e.Addr.AsSlice(), Timeout: e.Timeout}
+	}
+	return out
+}
+
+// elemSet is the set object element messages refer to (by name).
+func elemSet(name string) *nftables.Set {
+	return &nftables.Set{Table: table(), Name: name, HasTimeout: true}
+}
+
+// batchBuffers returns socket buffer sizes for a batch of elemOps element
+// operations in msgs messages.
+func batchBuffers(elemOps, msgs int) (sndbuf, rcvbuf int) {
+	return 64<<10 + elemOps*bytesPerElemOp + msgs*bytesPerRuleOrSet, 1<<20 + msgs*bytesPerAck
+}
+
+// AddElements adds elems to set or refreshes them: for each chunk the batch
+// holds add + delete + add, which restarts the countdown of an element that
+// exists already (re-adding alone does not) and works whether or not it did.
+// All chunks go in one atomic batch.
+func (k *Kernel) AddElements(ctx context.Context, set string, elems []Element) error {
+	kind, err := writableSet(set)
+	if err != nil {
+		return err
+	}
+	elems, err = kind.normalizeElements(elems)
+	if err != nil {
+		return err
+	}
+	if len(elems) == 0 {
+		return nil
+	}
+	k.writeM.Lock()
+	defer k.writeM.Unlock()
+	if err := k.check(ctx); err != nil {
+		return err
+	}
+	msgs := 3 * ((len(elems) + maxElemsPerMessage - 1) / maxElemsPerMessage)
+	sndbuf, rcvbuf := batchBuffers(3*len(elems), msgs)
+	c, done, err := k.elementConn(ctx, sndbuf, rcvbuf)
+	if err != nil {
+		return kernelError("connect to nftables", noNftables(err))
+	}
+	ok := false
+	defer func() { done(ok) }()
+	s := elemSet(set)
+	var addErr error
+	chunks(len(elems), func(lo, hi int) {
+		add := timeoutElems(elems[lo:hi])
+		keys := make([]nftables.SetElement, len(add))
+		for i := range add {
+			keys[i] = nftables.SetElement{Key: add[i].Key}
+		}
+		for _, err := range []error{c.SetAddElements(s, add), c.SetDeleteElements(s, keys), c.SetAddElements(s, add)} {
+			if err != nil && addErr == nil {
+				addErr = err
+			}
+		}
+	})
+	if addErr != nil {
+		return fmt.Errorf("encode elements for set %s: %w", set, addErr)
+	}
+	start := time.Now()
+	if err := c.Flush(); err != nil {
+		return k.elementWriteError(ctx, "add", set, len(elems), err)
+	}
+	ok = true
+	k.log.Debug("set elements added", "set", set, "count", len(elems), "took", time.Since(start))
+	return nil
+}
+
+// DeleteElements removes addrs from set in one atomic batch. Each chunk is
+// added and then deleted, so addresses that are absent do not fail the batch
+// (a lone delete of a missing element would).
+func (k *Kernel) DeleteElements(ctx context.Context, set string, addrs []netip.Addr) error {
+	kind, err := writableSet(set)
+	if err != nil {
+		return err
+	}
+	addrs, err = kind.normalizeAddrs(addrs)
+	if err != nil {
+		return err
+	}
+	if len(addrs) == 0 {
+		return nil
+	}
+	k.writeM.Lock()
+	defer k.writeM.Unlock()
+	if err := k.check(ctx); err != nil {
+		return err
+	}
+	msgs := 2 * ((len(addrs) + maxElemsPerMessage - 1) / maxElemsPerMessage)
+	sndbuf, rcvbuf := batchBuffers(2*len(addrs), msgs)
+	c, done, err := k.elementConn(ctx, sndbuf, rcvbuf)
+	if err != nil {
+		return kernelError("connect to nftables", noNftables(err))
+	}
+	ok := false
+	defer func() { done(ok) }()
+	s := elemSet(set)
+	var encErr error
+	chunks(len(addrs), func(lo, hi int) {
+		keys := keyElems(addrs[lo:hi])
+		for _, err := range []error{c.SetAddElements(s, keys), c.SetDeleteElements(s, keys)} {
+			if err != nil && encErr == nil {
+				encErr = err
+			}
+		}
+	})
+	if encErr != nil {
+		return fmt.Errorf("encode elements for set %s: %w", set, encErr)
+	}
+	if err := c.Flush(); err != nil {
+		return k.elementWriteError(ctx, "delete", set, len(addrs), err)
+	}
+	ok = true
+	k.log.Debug("set elements deleted", "set", set, "count", len(addrs))
+	return nil
+}
+
+// elementWriteError explains a failed element batch; a missing table is the
+// usual cause.
+func (k *Kernel) elementWriteError(ctx context.Context, op, set string, n int, err error) error {
+	what := fmt.Sprintf("%s %d elements of set %s (nothing was changed)", op, n, set)
+	if isNotFound(err) {
+		if present, perr := k.tablePresent(ctx); perr == nil && !present {
+			return fmt.Errorf("%s: %w", what, ErrNoTable)
+		}
+	}
+	return kernelError(what, err)
+}
+
+// Elements returns every element of set. Timeout is 0 for elements that use
+// the set's default timeout. For allow4/allow6 it returns the first address
+// of each range. If the set keeps changing while it is read, the result may
+// mix two moments; a warning is logged then.
+func (k *Kernel) Elements(ctx context.Context, set string) ([]Element, error) {
+	kind, err := lookupSet(set)
+	if err != nil {
+		return nil, err
+	}
+	def, err := k.setDefaultTimeout(ctx, set)
+	if err != nil {
+		return nil, err
+	}
+	const attempts = 3
+	var out []Element
+	for i := 0; i < attempts; i++ {
+		out = out[:0]
+		interrupted, err := k.dumpSet(ctx, kind, func(e Element) bool {
+			if e.Timeout == def {
+				e.Timeout = 0
+			}
+			out = append(out, e)
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !interrupted {
+			return out, nil
+		}
+	}
+	k.log.Warn("set kept changing while it was read; the elements may be slightly inconsistent", "set", set, "attempts", attempts)
+	return out, nil
+}
+
+// setDefaultTimeout reads the default element timeout of a set.
+func (k *Kernel) setDefaultTimeout(ctx context.Context, set string) (time.Duration, error) {
+	if err := k.check(ctx); err != nil {
+		return 0, err
+	}
+	c, err := k.dial(ctx, true, 0, 0)
+	if err != nil {
+		return 0, kernelError("connect to nftables", noNftables(err))
+	}
+	defer c.close()
+	s, err := c.GetSetByName(table(), set)
+	if err != nil {
+		if isNotFound(err) {
+			return 0, fmt.Errorf("read set %s: %w", set, ErrNoTable)
+		}
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("read set %s: %w", set, ctx.Err())
+		}
+		return 0, kernelError("read set "+set, noNftables(err))
+	}
+	return s.Timeout, nil
+}

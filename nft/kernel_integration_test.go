@@ -1,0 +1,782 @@
+package nft
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/xt"
+)
+
+func testCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func integrationConfig() Config {
+	return Config{
+		LAN:         []string{"lan0", "lan1"},
+		PeerTimeout: 24 * time.Hour,
+		TimeLock:    120 * time.Second,
+		Queues:      1,
+		Allow:       []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8:ffff::/48")},
+	}
+}
+
+// v4s returns n addresses counting up from base.
+func v4s(base string, n int) []netip.Addr {
+	a := netip.MustParseAddr(base)
+	out := make([]netip.Addr, n)
+	for i := range out {
+		out[i] = a
+		a = a.Next()
+	}
+	return out
+}
+
+func elemsOf(addrs []netip.Addr, timeout time.Duration) []Element {
+	out := make([]Element, len(addrs))
+	for i, a := range addrs {
+		out[i] = Element{Addr: a, Timeout: timeout}
+	}
+	return out
+}
+
+func mustSetup(t *testing.T, k *Kernel, cfg Config, opts SetupOptions) SetupResult {
+	t.Helper()
+	res, err := k.Setup(testCtx(t), cfg, opts)
+	if err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	return res
+}
+
+func mustElements(t *testing.T, k *Kernel, set string) []Element {
+	t.Helper()
+	els, err := k.Elements(testCtx(t), set)
+	if err != nil {
+		t.Fatalf("Elements(%s): %v", set, err)
+	}
+	slices.SortFunc(els, func(a, b Element) int { return a.Addr.Compare(b.Addr) })
+	return els
+}
+
+func addrsOf(els []Element) []netip.Addr {
+	out := make([]netip.Addr, len(els))
+	for i, e := range els {
+		out[i] = e.Addr
+	}
+	return out
+}
+
+// ruleComments returns the comments of the table's rules, chain by chain.
+func ruleComments(t *testing.T, k *Kernel) []string {
+	t.Helper()
+	st, err := k.Status(testCtx(t), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range st.Counters {
+		out = append(out, c.Chain+" "+c.Comment)
+	}
+	return out
+}
+
+// wantComments is ruleComments for the ruleset of cfg.
+func wantComments(t *testing.T, cfg Config, be Backend) []string {
+	t.Helper()
+	rs, err := buildRuleset(cfg, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range rs.chains {
+		for _, r := range c.rules {
+			out = append(out, c.chain.Name+" "+r.comment(rs.fingerprint).String())
+		}
+	}
+	return out
+}
+
+func TestIntegrationSetupCreatesTable(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	cfg := integrationConfig()
+	res := mustSetup(t, k, cfg, SetupOptions{})
+	if !res.Created || !res.Changed || res.Backend == BackendAuto {
+		t.Fatalf("Setup = %+v", res)
+	}
+	out := ns.mustRun(t, "nft", "list", "set", "inet", "ftwall", "peers4")
+	for _, want := range []string{"set peers4", "type ipv4_addr", "timeout 1d"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("nft list set inet ftwall peers4 lacks %q:\n%s", want, out)
+		}
+	}
+	out = ns.mustRun(t, "nft", "list", "set", "inet", "ftwall", "lan_ifs")
+	if !strings.Contains(out, `"lan0"`) || !strings.Contains(out, `"lan1"`) {
+		t.Errorf("lan_ifs does not show the interface names:\n%s", out)
+	}
+	out = ns.mustRun(t, "nft", "list", "table", "inet", "ftwall")
+	for _, want := range []string{
+		"hook forward priority filter - 1; policy accept;",
+		"hook input priority filter - 1; policy accept;",
+		"@th,64,32 0x27000000 @th,104,8 0x80",
+		"@ih,0,32",
+		"ct state new",
+		"reject with tcp reset",
+		"elements = { 192.0.2.0/24 }",
+		`comment "drop-to-peers4: LAN to blocked IPv4 peer, drop [ftwall `,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("nft list table lacks %q", want)
+		}
+	}
+	if got, want := ruleComments(t, k), wantComments(t, cfg, res.Backend); !reflect.DeepEqual(got, want) {
+		t.Errorf("rules in the kernel:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if els := mustElements(t, k, SetAllow6); len(els) != 1 || els[0].Addr != netip.MustParseAddr("2001:db8:ffff::") {
+		t.Errorf("allow6 = %v", els)
+	}
+}
+
+func TestIntegrationSetupKeepsElements(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	ctx := testCtx(t)
+	cfg := integrationConfig()
+	res := mustSetup(t, k, cfg, SetupOptions{})
+	be := res.Backend
+
+	fill := map[string][]Element{
+		SetPeers4:  append(elemsOf(v4s("198.51.100.1", 10), 0), Element{Addr: netip.MustParseAddr("203.0.113.9"), Timeout: time.Hour}),
+		SetPeers6:  elemsOf(v4s("2001:db8:100::1", 5), 0),
+		SetLocked4: elemsOf(v4s("10.0.1.2", 3), 0),
+		SetLocked6: elemsOf(v4s("fd00:1::2", 2), 10*time.Minute),
+	}
+	for set, els := range fill {
+		if err := k.AddElements(ctx, set, els); err != nil {
+			t.Fatalf("AddElements(%s): %v", set, err)
+		}
+	}
+	before := map[string][]Element{}
+	for set := range fill {
+		before[set] = mustElements(t, k, set)
+		if len(before[set]) != len(fill[set]) {
+			t.Fatalf("set %s has %d elements, want %d", set, len(before[set]), len(fill[set]))
+		}
+	}
+	// Elements with the default timeout report Timeout 0, others their own.
+	for _, e := range before[SetPeers4] {
+		want := time.Duration(0)
+		if e.Addr == netip.MustParseAddr("203.0.113.9") {
+			want = time.Hour
+		}
+		if e.Timeout != want || e.Expires <= 0 || e.Expires > 24*time.Hour {
+			t.Errorf("peers4 element %+v", e)
+		}
+	}
+	checkKept := func(stage string) {
+		t.Helper()
+		for set := range fill {
+			got := mustElements(t, k, set)
+			if !reflect.DeepEqual(addrsOf(got), addrsOf(before[set])) {
+				t.Errorf("%s: set %s has %v, want %v", stage, set, addrsOf(got), addrsOf(before[set]))
+				continue
+			}
+			for i, e := range got {
+				if e.Expires > before[set][i].Expires || e.Expires <= 0 {
+					t.Errorf("%s: set %s element %v expires in %v, before in %v", stage, set, e.Addr, e.Expires, before[set][i].Expires)
+				}
+			}
+		}
+	}
+
+	// Same options: nothing changes.
+	if res := mustSetup(t, k, cfg, SetupOptions{}); res.Changed || res.Created {
+		t.Errorf("same options again: %+v", res)
+	}
+	checkKept("same options")
+	if got, want := ruleComments(t, k), wantComments(t, cfg, be); !reflect.DeepEqual(got, want) {
+		t.Errorf("rules changed by a no-op Setup")
+	}
+
+	// Changed options that keep the set definitions: chains replaced, elements kept.
+	changed := cfg
+	changed.LAN = []string{"lan0"}
+	changed.WAN = []string{"wan0", "ppp0"}
+	changed.Allow = []netip.Prefix{netip.MustParsePrefix("198.51.100.200/32")}
+	changed.LockAction = LockDrop
+	changed.QueueNum, changed.Queues = 3, 2
+	if res := mustSetup(t, k, changed, SetupOptions{}); !res.Changed || res.Created {
+		t.Errorf("changed options: %+v", res)
+	}
+	checkKept("changed options")
+	if got, want := ruleComments(t, k), wantComments(t, changed, be); !reflect.DeepEqual(got, want) {
+		t.Errorf("rules after change:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if els := mustElements(t, k, SetAllow4); len(els) != 1 || els[0].Addr != netip.MustParseAddr("198.51.100.200") {
+		t.Errorf("allow4 after change = %v", els)
+	}
+	if els := mustElements(t, k, SetAllow6); len(els) != 0 {
+		t.Errorf("allow6 after change = %v", els)
+	}
+	out := ns.mustRun(t, "nft", "list", "set", "inet", "ftwall", "wan_ifs")
+	if !strings.Contains(out, `"wan0"`) || !strings.Contains(out, `"ppp0"`) {
+		t.Errorf("wan_ifs:\n%s", out)
+	}
+
+	// New default timeouts: sets are recreated and refilled in the same batch;
+	// elements keep their remaining lifetime.
+	retimed := changed
+	retimed.PeerTimeout = 48 * time.Hour
+	retimed.TimeLock = 0 // time-lock off: no lock rules, no input chain
+	if res := mustSetup(t, k, retimed, SetupOptions{}); !res.Changed {
+		t.Errorf("new timeouts: %+v", res)
+	}
+	checkKept("new timeouts")
+	st, err := k.Status(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st.Sets {
+		want := map[string]time.Duration{SetPeers4: 48 * time.Hour, SetPeers6: 48 * time.Hour}[s.Name]
+		if s.Timeout != want {
+			t.Errorf("set %s default timeout %v, want %v", s.Name, s.Timeout, want)
+		}
+	}
+	if got, want := ruleComments(t, k), wantComments(t, retimed, be); !reflect.DeepEqual(got, want) {
+		t.Errorf("rules with the time-lock off:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if out, err := ns.run(t, "nft", "list", "chain", "inet", "ftwall", "input"); err == nil {
+		t.Errorf("input chain still there with the time-lock off:\n%s", out)
+	}
+
+	// And back: the input chain returns, elements stay.
+	if res := mustSetup(t, k, cfg, SetupOptions{}); !res.Changed {
+		t.Errorf("back to the first options: %+v", res)
+	}
+	checkKept("back")
+	if got, want := ruleComments(t, k), wantComments(t, cfg, be); !reflect.DeepEqual(got, want) {
+		t.Errorf("rules after going back differ")
+	}
+}
+
+func TestIntegrationReset(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	ctx := testCtx(t)
+	cfg := integrationConfig()
+	mustSetup(t, k, cfg, SetupOptions{})
+	for _, set := range []string{SetPeers4, SetLocked4} {
+		if err := k.AddElements(ctx, set, elemsOf(v4s("198.51.100.1", 4), 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, set := range []string{SetPeers6, SetLocked6} {
+		if err := k.AddElements(ctx, set, elemsOf(v4s("2001:db8::1", 4), 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := mustSetup(t, k, cfg, SetupOptions{Reset: true})
+	if !res.Changed || res.Created {
+		t.Errorf("reset: %+v", res)
+	}
+	for _, set := range []string{SetPeers4, SetPeers6, SetLocked4, SetLocked6} {
+		if els := mustElements(t, k, set); len(els) != 0 {
+			t.Errorf("set %s after reset: %v", set, els)
+		}
+	}
+	if els := mustElements(t, k, SetAllow4); len(els) != 1 {
+		t.Errorf("allow4 after reset: %v", els)
+	}
+	// Reset together with changed options.
+	if err := k.AddElements(ctx, SetPeers4, elemsOf(v4s("198.51.100.1", 4), 0)); err != nil {
+		t.Fatal(err)
+	}
+	cfg.PeerTimeout = time.Hour
+	if res := mustSetup(t, k, cfg, SetupOptions{Reset: true}); !res.Changed {
+		t.Errorf("reset with new options: %+v", res)
+	}
+	if els := mustElements(t, k, SetPeers4); len(els) != 0 {
+		t.Errorf("peers4 after reset with new options: %v", els)
+	}
+}
+
+func TestIntegrationTeardownTouchesNothingElse(t *testing.T) {
+	ns := newNetNS(t)
+	// Another program's table, in the same family and in another one.
+	for _, cmd := range [][]string{
+		{"nft", "add", "table", "inet", "other"},
+		{"nft", "add", "chain", "inet", "other", "c1", "{ type filter hook forward priority 0; policy accept; }"},
+		{"nft", "add", "set", "inet", "other", "s", "{ type ipv4_addr; }"},
+		{"nft", "add", "element", "inet", "other", "s", "{ 192.0.2.1 }"},
+		{"nft", "add", "rule", "inet", "other", "c1", "ip saddr @s counter drop"},
+		{"nft", "add", "table", "ip", "ftwall"}, // same name, other family
+	} {
+		ns.mustRun(t, cmd...)
+	}
+	snapshot := func() string {
+		return ns.mustRun(t, "nft", "list", "table", "inet", "other") + ns.mustRun(t, "nft", "list", "table", "ip", "ftwall")
+	}
+	orig := snapshot()
+
+	k := ns.open(t)
+	ctx := testCtx(t)
+	mustSetup(t, k, integrationConfig(), SetupOptions{})
+	if err := k.AddElements(ctx, SetPeers4, elemsOf(v4s("198.51.100.1", 3), 0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Status(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	changed := integrationConfig()
+	changed.PeerTimeout = time.Hour
+	mustSetup(t, k, changed, SetupOptions{})
+	if got := snapshot(); got != orig {
+		t.Errorf("setup/status changed other tables:\nbefore:\n%s\nafter:\n%s", orig, got)
+	}
+	removed, err := k.Teardown(ctx)
+	if err != nil || !removed {
+		t.Fatalf("Teardown = %v, %v", removed, err)
+	}
+	if out := ns.mustRun(t, "nft", "list", "tables"); strings.Contains(out, "inet ftwall") || !strings.Contains(out, "inet other") || !strings.Contains(out, "ip ftwall") {
+		t.Errorf("tables after teardown:\n%s", out)
+	}
+	if got := snapshot(); got != orig {
+		t.Errorf("teardown changed other tables:\nbefore:\n%s\nafter:\n%s", orig, got)
+	}
+	removed, err = k.Teardown(ctx)
+	if err != nil || removed {
+		t.Errorf("second Teardown = %v, %v", removed, err)
+	}
+	st, err := k.Status(ctx, 5)
+	if err != nil || st.Present || len(st.Sets) != 0 {
+		t.Errorf("Status without table = %+v, %v", st, err)
+	}
+	if _, err := k.Elements(ctx, SetPeers4); !errors.Is(err, ErrNoTable) {
+		t.Errorf("Elements without table: %v", err)
+	}
+	if err := k.AddElements(ctx, SetPeers4, elemsOf(v4s("198.51.100.1", 1), 0)); !errors.Is(err, ErrNoTable) {
+		t.Errorf("AddElements without table: %v", err)
+	}
+	if err := k.DeleteElements(ctx, SetPeers4, v4s("198.51.100.1", 1)); !errors.Is(err, ErrNoTable) {
+		t.Errorf("DeleteElements without table: %v", err)
+	}
+	// Writes work again once the table is back (no stale socket state).
+	mustSetup(t, k, integrationConfig(), SetupOptions{})
+	if err := k.AddElements(ctx, SetPeers4, elemsOf(v4s("198.51.100.1", 2), 0)); err != nil {
+		t.Fatalf("AddElements after a failed one: %v", err)
+	}
+	if els := mustElements(t, k, SetPeers4); len(els) != 2 {
+		t.Errorf("peers4 = %v", els)
+	}
+}
+
+func TestIntegrationProbe(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	ctx := testCtx(t)
+	probed, err := k.ProbeBackend(ctx)
+	if err != nil {
+		t.Fatalf("ProbeBackend: %v", err)
+	}
+	t.Logf("probed queue backend: %s", probed)
+	if probed != BackendNative && probed != BackendCompat {
+		t.Fatalf("ProbeBackend = %v", probed)
+	}
+	if out := ns.mustRun(t, "nft", "list", "tables"); strings.TrimSpace(out) != "" {
+		t.Errorf("the probe left tables behind:\n%s", out)
+	}
+	for _, be := range []Backend{BackendCompat, BackendNative} {
+		t.Run(be.String(), func(t *testing.T) {
+			if be == BackendNative && probed != BackendNative {
+				t.Skipf("native backend not tested: this kernel lacks the nftables queue expression (CONFIG_NFT_QUEUE / module nft_queue), the probe chose %s", probed)
+			}
+			cfg := integrationConfig()
+			cfg.Backend = be
+			cfg.Queues = 2
+			res := mustSetup(t, k, cfg, SetupOptions{})
+			if res.Backend != be {
+				t.Errorf("Setup backend %s, want %s", res.Backend, be)
+			}
+			st, err := k.Status(ctx, 0)
+			if err != nil || st.Backend != be {
+				t.Errorf("Status backend %v (%v), want %s", st.Backend, err, be)
+			}
+		})
+	}
+	cfg := integrationConfig()
+	if res := mustSetup(t, k, cfg, SetupOptions{}); res.Backend != probed {
+		t.Errorf("auto chose %s, the probe %s", res.Backend, probed)
+	}
+}
+
+func TestIntegrationStatus(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	ctx := testCtx(t)
+	cfg := integrationConfig()
+	res := mustSetup(t, k, cfg, SetupOptions{})
+	if err := k.AddElements(ctx, SetPeers4, elemsOf(v4s("198.51.100.1", 50), 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.AddElements(ctx, SetPeers6, elemsOf(v4s("2001:db8:100::1", 20), time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.AddElements(ctx, SetLocked4, elemsOf(v4s("10.0.1.2", 3), 0)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := k.Status(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Present || st.Backend != res.Backend {
+		t.Errorf("status present %v backend %v", st.Present, st.Backend)
+	}
+	want := map[string]struct {
+		count, sample int
+		timeout       time.Duration
+	}{
+		SetPeers4: {50, 10, 24 * time.Hour}, SetPeers6: {20, 10, 24 * time.Hour},
+		SetLocked4: {3, 3, 2 * time.Minute}, SetLocked6: {0, 0, 2 * time.Minute},
+		SetAllow4: {1, 1, 0}, SetAllow6: {1, 1, 0},
+	}
+	if len(st.Sets) != len(want) {
+		t.Errorf("%d sets", len(st.Sets))
+	}
+	for _, s := range st.Sets {
+		w := want[s.Name]
+		if s.Count != w.count || len(s.Sample) != w.sample || s.Timeout != w.timeout {
+			t.Errorf("set %s: count %d sample %d timeout %v, want %+v", s.Name, s.Count, len(s.Sample), s.Timeout, w)
+		}
+		if !slices.IsSortedFunc(s.Sample, func(a, b Element) int { return a.Addr.Compare(b.Addr) }) {
+			t.Errorf("set %s sample not sorted", s.Name)
+		}
+		for _, e := range s.Sample {
+			limit := s.Timeout
+			if e.Timeout != 0 {
+				limit = e.Timeout
+			}
+			if s.Timeout != 0 && (e.Expires <= 0 || e.Expires > limit) {
+				t.Errorf("set %s element %v expires in %v (timeout %v)", s.Name, e.Addr, e.Expires, limit)
+			}
+		}
+	}
+	// Without the kernel's element count, Status counts by reading the sets.
+	k.ignoreSetCount = true
+	counted, err := k.Status(ctx, 10)
+	k.ignoreSetCount = false
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(setCounts(counted), setCounts(st)) {
+		t.Errorf("counted %v, kernel counts %v", setCounts(counted), setCounts(st))
+	}
+	var rules []string
+	for _, c := range st.Counters {
+		rules = append(rules, c.Rule)
+	}
+	wantRules := []string{RuleAllowSrc4, RuleAllowDst4, RuleAllowSrc6, RuleAllowDst6, RulePing, RuleHTTP,
+		RuleToPeers4, RuleToPeers6, RuleFromPeers4, RuleFromPeers6, RuleLock4, RuleLock6, RulePong}
+	if !reflect.DeepEqual(rules, wantRules) {
+		t.Errorf("counters of rules %v, want %v", rules, wantRules)
+	}
+	if st.Queued != (CounterValue{}) || st.DroppedToPeers != (CounterValue{}) {
+		t.Errorf("counters without traffic: %+v %+v", st.Queued, st.DroppedToPeers)
+	}
+}
+
+func setCounts(st *Status) map[string]int {
+	out := map[string]int{}
+	for _, s := range st.Sets {
+		out[s.Name] = s.Count
+	}
+	return out
+}
+
+// Status must stay fast and small with a million elements: it reads the
+// kernel's element count and only the sample.
+func TestIntegrationStatusMillion(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	ctx := testCtx(t)
+	mustSetup(t, k, integrationConfig(), SetupOptions{})
+	infos, err := k.readSetInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 1_000_000
+	if !infos[SetPeers4].hasCount {
+		n = 100_000
+		t.Logf("this kernel does not report set element counts (NFTA_SET_COUNT): Status counts by reading the set, so this test uses %d elements", n)
+	}
+	all := v4s("100.0.0.0", n)
+	start := time.Now()
+	for lo := 0; lo < n; lo += 100_000 {
+		if err := k.AddElements(ctx, SetPeers4, elemsOf(all[lo:min(lo+100_000, n)], 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d elements added in batches of 100,000 in %v", n, time.Since(start))
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	start = time.Now()
+	st, err := k.Status(ctx, 20)
+	took := time.Since(start)
+	runtime.ReadMemStats(&m1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alloc := m1.TotalAlloc - m0.TotalAlloc
+	t.Logf("Status with %d elements: %v, %d KiB allocated", n, took, alloc>>10)
+	if st.Sets[0].Name != SetPeers4 || st.Sets[0].Count != n || len(st.Sets[0].Sample) != 20 {
+		t.Errorf("peers4 status: count %d, sample %d", st.Sets[0].Count, len(st.Sets[0].Sample))
+	}
+	if alloc > 32<<20 {
+		t.Errorf("Status allocated %d MiB for %d elements: not bounded", alloc>>20, n)
+	}
+}
+
+func TestIntegrationRefreshRestartsCountdown(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	ctx := testCtx(t)
+	mustSetup(t, k, integrationConfig(), SetupOptions{})
+	a := netip.MustParseAddr("10.0.1.2")
+	e := []Element{{Addr: a, Timeout: 30 * time.Second}}
+	if err := k.AddElements(ctx, SetLocked4, e); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	first := mustElements(t, k, SetLocked4)
+	if err := k.AddElements(ctx, SetLocked4, e); err != nil {
+		t.Fatal(err)
+	}
+	second := mustElements(t, k, SetLocked4)
+	if len(first) != 1 || len(second) != 1 {
+		t.Fatalf("elements %v / %v", first, second)
+	}
+	t.Logf("expires before refresh %v, after %v", first[0].Expires, second[0].Expires)
+	if second[0].Expires <= first[0].Expires {
+		t.Errorf("refresh did not restart the countdown: %v before, %v after", first[0].Expires, second[0].Expires)
+	}
+	if second[0].Timeout != 30*time.Second {
+		t.Errorf("timeout %v", second[0].Timeout)
+	}
+	// A refresh may change an element's timeout.
+	if err := k.AddElements(ctx, SetLocked4, []Element{{Addr: a, Timeout: time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	if third := mustElements(t, k, SetLocked4); third[0].Timeout != time.Hour || third[0].Expires <= 30*time.Second {
+		t.Errorf("after refresh with a new timeout: %+v", third[0])
+	}
+}
+
+func TestIntegrationManyElementsOneBatch(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	ctx := testCtx(t)
+	mustSetup(t, k, integrationConfig(), SetupOptions{})
+	v4 := v4s("198.18.0.1", 25_000)
+	v6 := v4s("2001:db8:200::1", 6_000)
+	start := time.Now()
+	if err := k.AddElements(ctx, SetPeers4, elemsOf(v4, 0)); err != nil {
+		t.Fatalf("AddElements 25,000 IPv4: %v", err)
+	}
+	t.Logf("25,000 IPv4 elements in one batch: %v", time.Since(start))
+	start = time.Now()
+	if err := k.AddElements(ctx, SetPeers6, elemsOf(v6, time.Hour)); err != nil {
+		t.Fatalf("AddElements 6,000 IPv6: %v", err)
+	}
+	t.Logf("6,000 IPv6 elements in one batch: %v", time.Since(start))
+	if got := mustElements(t, k, SetPeers4); !reflect.DeepEqual(addrsOf(got), v4) {
+		t.Errorf("peers4 has %d elements, want %d", len(got), len(v4))
+	}
+	if got := mustElements(t, k, SetPeers6); !reflect.DeepEqual(addrsOf(got), v6) {
+		t.Errorf("peers6 has %d elements, want %d", len(got), len(v6))
+	}
+	// Delete 3,000 present and 3,000 absent addresses at once.
+	del := append(slices.Clone(v6[:3000]), v4s("2001:db8:300::1", 3000)...)
+	if err := k.DeleteElements(ctx, SetPeers6, del); err != nil {
+		t.Fatalf("DeleteElements: %v", err)
+	}
+	if got := mustElements(t, k, SetPeers6); !reflect.DeepEqual(addrsOf(got), v6[3000:]) {
+		t.Errorf("peers6 after delete has %d elements, want %d", len(got), len(v6)-3000)
+	}
+	// Changing the default timeout carries all of them over in one batch.
+	cfg := integrationConfig()
+	cfg.PeerTimeout = 12 * time.Hour
+	start = time.Now()
+	mustSetup(t, k, cfg, SetupOptions{})
+	t.Logf("setup recreating peers4/peers6 with %d elements: %v", len(v4)+len(v6)-3000, time.Since(start))
+	got := mustElements(t, k, SetPeers4)
+	if len(got) != len(v4) {
+		t.Fatalf("peers4 after the timeout change has %d elements, want %d", len(got), len(v4))
+	}
+	for _, e := range got[:10] {
+		if e.Expires <= 12*time.Hour || e.Expires > 24*time.Hour {
+			t.Errorf("element %v expires in %v: not its remaining lifetime", e.Addr, e.Expires)
+		}
+	}
+}
+
+func TestIntegrationFailedBatchKeepsRuleset(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	ctx := testCtx(t)
+	cfg := integrationConfig()
+	res := mustSetup(t, k, cfg, SetupOptions{})
+	if err := k.AddElements(ctx, SetPeers4, elemsOf(v4s("198.51.100.1", 5), 0)); err != nil {
+		t.Fatal(err)
+	}
+	listChains := func() string {
+		return ns.mustRun(t, "nft", "list", "chain", "inet", "ftwall", "forward") + ns.mustRun(t, "nft", "list", "chain", "inet", "ftwall", "input")
+	}
+	chainsBefore, commentsBefore := listChains(), ruleComments(t, k)
+	check := func(stage string) {
+		t.Helper()
+		if got := listChains(); got != chainsBefore {
+			t.Errorf("%s: chains changed:\n%s\nwant:\n%s", stage, got, chainsBefore)
+		}
+		if got := ruleComments(t, k); !reflect.DeepEqual(got, commentsBefore) {
+			t.Errorf("%s: rules changed", stage)
+		}
+		if els := mustElements(t, k, SetPeers4); len(els) != 5 {
+			t.Errorf("%s: peers4 has %d elements", stage, len(els))
+		}
+		if els := mustElements(t, k, SetAllow4); len(els) != 1 {
+			t.Errorf("%s: allow4 has %d elements", stage, len(els))
+		}
+	}
+
+	// A change whose batch the kernel rejects at its very end: the NFQUEUE
+	// target with a 4-byte info is refused (EINVAL).
+	changed := cfg
+	changed.PeerTimeout = time.Hour // recreates sets too
+	changed.Allow = nil
+	changed.LAN = []string{"eth9"}
+	k.beforeFlush = func(c *nftables.Conn) {
+		info := xt.Unknown([]byte{0, 0, 1, 0})
+		c.AddRule(&nftables.Rule{Table: table(), Chain: &nftables.Chain{Name: ChainForward, Table: table()},
+			Exprs: []expr.Any{&expr.Target{Name: "NFQUEUE", Rev: 3, Info: &info}}})
+	}
+	_, err := k.Setup(ctx, changed, SetupOptions{Reset: true})
+	k.beforeFlush = nil
+	if err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("Setup with a broken batch: %v", err)
+	}
+	t.Logf("broken batch: %v", err)
+	check("broken batch")
+
+	// Forcing the native backend on a kernel without nft_queue fails the same way.
+	if res.Backend == BackendCompat {
+		changed.Backend = BackendNative
+		_, err := k.Setup(ctx, changed, SetupOptions{})
+		if err == nil || !strings.Contains(err.Error(), "nft_queue") {
+			t.Fatalf("native Setup without nft_queue: %v", err)
+		}
+		t.Logf("native without nft_queue: %v", err)
+		check("native without nft_queue")
+	}
+	if res := mustSetup(t, k, cfg, SetupOptions{}); res.Changed {
+		t.Errorf("the original options are no longer in place: %+v", res)
+	}
+}
+
+func TestIntegrationOpenAndClose(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	if err := k.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	if _, err := k.Setup(ctx, integrationConfig(), SetupOptions{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Setup after Close: %v", err)
+	}
+	if _, err := k.Status(ctx, 1); !errors.Is(err, ErrClosed) {
+		t.Errorf("Status after Close: %v", err)
+	}
+	if _, err := Open(WithNetNS(-1)); err == nil {
+		t.Error("Open with a negative fd succeeded")
+	}
+	k2 := ns.open(t)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := k2.Status(cancelled, 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("Status with a cancelled context: %v", err)
+	}
+	if _, err := k2.Setup(ctx, Config{}, SetupOptions{}); err == nil || !strings.Contains(err.Error(), "--lan") {
+		t.Errorf("Setup with an invalid config: %v", err)
+	}
+	if err := k2.AddElements(ctx, SetAllow4, nil); err == nil {
+		t.Error("AddElements to allow4 accepted")
+	}
+}
+
+// The kernel keeps set timeouts in jiffies; an odd value must not make every
+// Setup recreate the sets.
+func TestIntegrationOddTimeoutIsStable(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	cfg := integrationConfig()
+	cfg.TimeLock = 1001 * time.Millisecond
+	cfg.PeerTimeout = 86_399_999 * time.Millisecond
+	mustSetup(t, k, cfg, SetupOptions{})
+	if res := mustSetup(t, k, cfg, SetupOptions{}); res.Changed {
+		t.Errorf("odd timeouts: second Setup changed the table: %+v", res)
+	}
+}
+
+// A table inet ftwall changed by hand (an extra rule, an extra chain, a chain
+// on the wrong priority) is put right by Setup, keeping the elements.
+func TestIntegrationSetupRepairsTamperedTable(t *testing.T) {
+	ns := newNetNS(t)
+	ns.mustRun(t, "nft", "add", "table", "inet", "ftwall")
+	ns.mustRun(t, "nft", "add", "chain", "inet", "ftwall", "input", "{ type filter hook input priority 10; policy accept; }")
+	ns.mustRun(t, "nft", "add", "set", "inet", "ftwall", "stale", "{ type ipv4_addr; }")
+	k := ns.open(t)
+	ctx := testCtx(t)
+	cfg := integrationConfig()
+	res := mustSetup(t, k, cfg, SetupOptions{})
+	if res.Created || !res.Changed {
+		t.Errorf("Setup over a hand-made table: %+v", res)
+	}
+	if out := ns.mustRun(t, "nft", "list", "chain", "inet", "ftwall", "input"); !strings.Contains(out, "priority filter - 1") {
+		t.Errorf("input chain not replaced:\n%s", out)
+	}
+	if _, err := ns.run(t, "nft", "list", "set", "inet", "ftwall", "stale"); err == nil {
+		t.Error("unknown set stale kept")
+	}
+	if err := k.AddElements(ctx, SetPeers4, elemsOf(v4s("198.51.100.1", 3), 0)); err != nil {
+		t.Fatal(err)
+	}
+	ns.mustRun(t, "nft", "add", "rule", "inet", "ftwall", "forward", "counter", "accept")
+	ns.mustRun(t, "nft", "add", "chain", "inet", "ftwall", "extra")
+	if res := mustSetup(t, k, cfg, SetupOptions{}); !res.Changed {
+		t.Errorf("Setup after tampering: %+v", res)
+	}
+	if got, want := ruleComments(t, k), wantComments(t, cfg, res.Backend); !reflect.DeepEqual(got, want) {
+		t.Errorf("rules after repair:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := ns.run(t, "nft", "list", "chain", "inet", "ftwall", "extra"); err == nil {
+		t.Error("unknown chain extra kept")
+	}
+	if els := mustElements(t, k, SetPeers4); len(els) != 3 {
+		t.Errorf("peers4 after repair: %v", els)
+	}
+	if res := mustSetup(t, k, cfg, SetupOptions{}); res.Changed {
+		t.Errorf("Setup after repair not idempotent: %+v", res)
+	}
+}

@@ -1,0 +1,330 @@
+package nft
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// ruleset is the desired content of table inet ftwall for one Config and one
+// queue backend, built with google/nftables types but not yet sent anywhere.
+type ruleset struct {
+	backend     Backend
+	table       *nftables.Table
+	sets        []*setSpec // named sets, in setNames order
+	chains      []*chainSpec
+	fingerprint string
+}
+
+// setSpec is a set with the elements the configuration gives it.
+type setSpec struct {
+	set *nftables.Set
+	// dynamic sets (peers, locked) are filled at run time and keep their
+	// elements across Setup; the others are refilled from the Config.
+	dynamic bool
+	elems   []nftables.SetElement
+	ranges  []addrRange // the allow ranges behind elems, for rendering
+}
+
+type chainSpec struct {
+	chain *nftables.Chain
+	rules []*ruleSpec
+}
+
+// ruleSpec is one rule: anonymous sets it needs, its expressions and its
+// comment.
+type ruleSpec struct {
+	id, desc string
+	anon     []*setSpec
+	exprs    []expr.Any
+}
+
+// comment returns the rule's comment for the ruleset's fingerprint.
+func (r *ruleSpec) comment(fp string) ruleComment {
+	return ruleComment{ID: r.id, Description: r.desc, Fingerprint: fp}
+}
+
+// set returns the named set spec.
+func (rs *ruleset) set(name string) *setSpec {
+	for _, s := range rs.sets {
+		if s.set.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// chain returns the chain spec or nil.
+func (rs *ruleset) chain(name string) *chainSpec {
+	for _, c := range rs.chains {
+		if c.chain.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// builder assigns set IDs, which only need to be unique within one batch.
+// google/nftables would otherwise take them from a package-level counter
+// that is not safe for concurrent use.
+type builder struct {
+	table  *nftables.Table
+	nextID uint32
+}
+
+func (b *builder) id() uint32 {
+	b.nextID++
+	return b.nextID
+}
+
+// buildRuleset returns the ruleset for cfg with queue backend be (native or
+// compat).
+func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if be != BackendNative && be != BackendCompat {
+		return nil, fmt.Errorf("queue backend must be native or compat to build a ruleset, not %s", be)
+	}
+	b := &builder{table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}}
+	rs := &ruleset{backend: be, table: b.table}
+
+	allow4, allow6 := splitAllow(cfg.Allow)
+	peers4 := b.timeoutSet(SetPeers4, nftables.TypeIPAddr, cfg.PeerTimeout)
+	peers6 := b.timeoutSet(SetPeers6, nftables.TypeIP6Addr, cfg.PeerTimeout)
+	locked4 := b.timeoutSet(SetLocked4, nftables.TypeIPAddr, cfg.TimeLock)
+	locked6 := b.timeoutSet(SetLocked6, nftables.TypeIP6Addr, cfg.TimeLock)
+	allowSet4 := b.intervalSet(SetAllow4, nftables.TypeIPAddr, mergeRanges(allow4))
+	allowSet6 := b.intervalSet(SetAllow6, nftables.TypeIP6Addr, mergeRanges(allow6))
+	lanSet := b.ifnameSet(SetLAN, cfg.LAN)
+	wanSet := b.ifnameSet(SetWAN, cfg.WAN)
+	rs.sets = []*setSpec{peers4, peers6, locked4, locked6, allowSet4, allowSet6, lanSet, wanSet}
+	fromLAN := matchIfaces(expr.MetaKeyIIFNAME, lanSet.set, false)
+	// WAN is the interfaces named, or every interface that is not LAN.
+	fromWAN, toWAN := matchIfaces(expr.MetaKeyIIFNAME, lanSet.set, true), matchIfaces(expr.MetaKeyOIFNAME, lanSet.set, true)
+	if len(cfg.WAN) > 0 {
+		fromWAN, toWAN = matchIfaces(expr.MetaKeyIIFNAME, wanSet.set, false), matchIfaces(expr.MetaKeyOIFNAME, wanSet.set, false)
+	}
+	queue := queueExpr(be, cfg.QueueNum, cfg.Queues)
+
+	fwd := &chainSpec{chain: &nftables.Chain{
+		Name: ChainForward, Table: b.table, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityRef(ChainPriority),
+		Policy: policyRef(nftables.ChainPolicyAccept),
+	}}
+	rs.chains = append(rs.chains, fwd)
+
+	// a. Allowlisted addresses leave ftwall's chain untouched.
+	for _, v6 := range []bool{false, true} {
+		set, fam := allowSet4, "IPv4"
+		if v6 {
+			set, fam = allowSet6, "IPv6"
+		}
+		for _, source := range []bool{true, false} {
+			id, dir := allowRuleID(v6, source), "destination"
+			if source {
+				dir = "source"
+			}
+			fwd.rules = append(fwd.rules, &ruleSpec{
+				id:   id,
+				desc: fmt.Sprintf("allowlisted %s %s, leave alone", fam, dir),
+				exprs: concat(matchNFProto(v6), matchAddrInSet(v6, source, set.set),
+					[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictReturn}}),
+			})
+		}
+	}
+
+	// b. FastTrack UDP ping from the LAN: type 0x27, bytes 1-3 zero, byte 5 0x80.
+	ping := &ruleSpec{id: RulePing, desc: "FastTrack UDP ping from LAN, to the inspector"}
+	ping.exprs = concat(fromLAN,
+		matchL4Proto(unix.IPPROTO_UDP),
+		matchPayload(expr.PayloadBaseTransportHeader, 8, []byte{0x27, 0, 0, 0}),
+		matchPayload(expr.PayloadBaseTransportHeader, 13, []byte{0x80}),
+		[]expr.Any{&expr.Counter{}, queue})
+	fwd.rules = append(fwd.rules, ping)
+
+	// c. TCP from the LAN whose payload starts with "GET ", "GIVE" or "HTTP".
+	http := &ruleSpec{id: RuleHTTP, desc: "TCP from LAN starting GET/GIVE/HTTP, to the inspector"}
+	starts := b.constSet(nftables.TypeInteger, [][]byte{[]byte("GET "), []byte("GIVE"), []byte("HTTP")})
+	http.anon = append(http.anon, starts)
+	http.exprs = concat(fromLAN,
+		matchL4Proto(unix.IPPROTO_TCP),
+		[]expr.Any{
+			&expr.Payload{DestRegister: reg1, Base: payloadBaseInner, Offset: 0, Len: 4},
+			&expr.Lookup{SourceRegister: reg1, SetName: starts.set.Name, SetID: starts.set.ID},
+			&expr.Counter{}, queue,
+		})
+	fwd.rules = append(fwd.rules, http)
+
+	// d. LAN towards a blocked peer.
+	for _, v6 := range []bool{false, true} {
+		set, id, fam := peers4, RuleToPeers4, "IPv4"
+		if v6 {
+			set, id, fam = peers6, RuleToPeers6, "IPv6"
+		}
+		r := &ruleSpec{id: id, desc: fmt.Sprintf("LAN to blocked %s peer, drop", fam)}
+		r.exprs = concat(fromLAN, matchNFProto(v6), matchAddrInSet(v6, false, set.set),
+			[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop}})
+		fwd.rules = append(fwd.rules, r)
+	}
+
+	// e. WAN from a blocked peer.
+	for _, v6 := range []bool{false, true} {
+		set, id, fam := peers4, RuleFromPeers4, "IPv4"
+		if v6 {
+			set, id, fam = peers6, RuleFromPeers6, "IPv6"
+		}
+		r := &ruleSpec{id: id, desc: fmt.Sprintf("WAN from blocked %s peer, drop", fam)}
+		r.exprs = concat(fromWAN, matchNFProto(v6), matchAddrInSet(v6, true, set.set),
+			[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop}})
+		fwd.rules = append(fwd.rules, r)
+	}
+
+	// f. New TCP connections of time-locked clients towards the WAN.
+	if cfg.TimeLock > 0 {
+		action, verdict := "reject with TCP reset", expr.Any(&expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
+		if cfg.LockAction == LockDrop {
+			action, verdict = "drop", &expr.Verdict{Kind: expr.VerdictDrop}
+		}
+		for _, v6 := range []bool{false, true} {
+			set, id, fam := locked4, RuleLock4, "IPv4"
+			if v6 {
+				set, id, fam = locked6, RuleLock6, "IPv6"
+			}
+			r := &ruleSpec{id: id, desc: fmt.Sprintf("new TCP of time-locked %s client to WAN, %s", fam, action)}
+			r.exprs = concat(fromLAN, toWAN, matchNFProto(v6), matchAddrInSet(v6, true, set.set),
+				matchL4Proto(unix.IPPROTO_TCP), matchCtStateNew(),
+				[]expr.Any{&expr.Counter{}, verdict})
+			fwd.rules = append(fwd.rules, r)
+		}
+
+		// The input chain queues answers to the time-lock probe: FastTrack
+		// pongs (type 0x28 or 0x29, bytes 1-3 zero) from the LAN.
+		in := &chainSpec{chain: &nftables.Chain{
+			Name: ChainInput, Table: b.table, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityRef(ChainPriority),
+			Policy: policyRef(nftables.ChainPolicyAccept),
+		}}
+		pong := &ruleSpec{id: RulePong, desc: "FastTrack UDP pong from LAN (time-lock probe answer), to the inspector"}
+		pong.exprs = concat(fromLAN,
+			matchL4Proto(unix.IPPROTO_UDP),
+			[]expr.Any{
+				&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 8, Len: 4},
+				&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4,
+					Mask: []byte{0xfe, 0xff, 0xff, 0xff}, Xor: []byte{0, 0, 0, 0}},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{0x28, 0, 0, 0}},
+				&expr.Counter{}, queue,
+			})
+		in.rules = append(in.rules, pong)
+		rs.chains = append(rs.chains, in)
+	}
+
+	sum := sha256.Sum256([]byte(rs.render(false)))
+	rs.fingerprint = hex.EncodeToString(sum[:6])
+	for _, c := range rs.chains {
+		for _, r := range c.rules {
+			if _, err := commentUserData(r.comment(rs.fingerprint).String()); err != nil {
+				return nil, fmt.Errorf("rule %s: %w", r.id, err)
+			}
+		}
+	}
+	return rs, nil
+}
+
+func allowRuleID(v6, source bool) string {
+	switch {
+	case v6 && source:
+		return RuleAllowSrc6
+	case v6:
+		return RuleAllowDst6
+	case source:
+		return RuleAllowSrc4
+	}
+	return RuleAllowDst4
+}
+
+func policyRef(p nftables.ChainPolicy) *nftables.ChainPolicy { return &p }
+
+func sortedCopy(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+// timeoutSet is a dynamic address set with per-element timeouts and default
+// timeout d (0 = elements without their own timeout never expire).
+func (b *builder) timeoutSet(name string, t nftables.SetDatatype, d time.Duration) *setSpec {
+	return &setSpec{dynamic: true, set: &nftables.Set{
+		Table: b.table, ID: b.id(), Name: name, KeyType: t,
+		HasTimeout: true, Timeout: d, KeyByteOrder: binaryutil.BigEndian,
+	}}
+}
+
+// ifnameSet is a set of interface names. It is a named set rather than an
+// anonymous one because nft shows the names only with host byte order in the
+// set's metadata, which google/nftables writes for named sets alone.
+func (b *builder) ifnameSet(name string, names []string) *setSpec {
+	s := &setSpec{set: &nftables.Set{
+		Table: b.table, ID: b.id(), Name: name, KeyType: nftables.TypeIFName,
+		KeyByteOrder: binaryutil.NativeEndian,
+	}}
+	for _, n := range sortedCopy(names) {
+		s.elems = append(s.elems, nftables.SetElement{Key: ifnameKey(n)})
+	}
+	return s
+}
+
+// intervalSet is an address interval set holding ranges.
+func (b *builder) intervalSet(name string, t nftables.SetDatatype, ranges []addrRange) *setSpec {
+	s := &setSpec{
+		set: &nftables.Set{
+			Table: b.table, ID: b.id(), Name: name, KeyType: t,
+			Interval: true, KeyByteOrder: binaryutil.BigEndian,
+		},
+		ranges: ranges,
+	}
+	s.elems = intervalElements(ranges)
+	return s
+}
+
+// intervalElements encodes ranges the way nft does: a start element, and an
+// interval-end element one past the last address unless that overflows.
+func intervalElements(ranges []addrRange) []nftables.SetElement {
+	var out []nftables.SetElement
+	for _, r := range ranges {
+		out = append(out, nftables.SetElement{Key: r.First.AsSlice()})
+		if next := r.Last.Next(); next.IsValid() {
+			out = append(out, nftables.SetElement{Key: next.AsSlice(), IntervalEnd: true})
+		}
+	}
+	return out
+}
+
+// constSet is an anonymous constant set of keys of type t, valid only within
+// the batch that adds it and bound to the rule that uses it.
+func (b *builder) constSet(t nftables.SetDatatype, keys [][]byte) *setSpec {
+	s := &setSpec{set: &nftables.Set{
+		Table: b.table, ID: b.id(), Name: "__set%d", KeyType: t,
+		Anonymous: true, Constant: true,
+	}}
+	for _, k := range keys {
+		s.elems = append(s.elems, nftables.SetElement{Key: k})
+	}
+	return s
+}
+
+// matchIfaces matches the in- or output interface name against a set of
+// interface names, or its negation.
+func matchIfaces(key expr.MetaKey, set *nftables.Set, invert bool) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: reg1},
+		&expr.Lookup{SourceRegister: reg1, SetName: set.Name, SetID: set.ID, Invert: invert},
+	}
+}

@@ -1,0 +1,258 @@
+package nft
+
+import (
+	"bytes"
+	"encoding/binary"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/xt"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func goldenConfigs() map[string]struct {
+	cfg Config
+	be  Backend
+} {
+	return map[string]struct {
+		cfg Config
+		be  Backend
+	}{
+		"minimal-compat": {validConfig(), BackendCompat},
+		"full-native": {Config{
+			LAN: []string{"lan1", "lan0"}, WAN: []string{"wan0"},
+			Allow: []netip.Prefix{
+				netip.MustParsePrefix("198.51.100.7/32"), netip.MustParsePrefix("192.0.2.128/25"),
+				netip.MustParsePrefix("192.0.2.0/25"), netip.MustParsePrefix("10.0.0.0/8"),
+				netip.MustParsePrefix("10.20.0.0/16"), netip.MustParsePrefix("2001:db8::/32"),
+				netip.MustParsePrefix("2001:db8:ffff::1/128"), netip.MustParsePrefix("ffff::/16"),
+			},
+			PeerTimeout: 0, TimeLock: time.Minute, LockAction: LockDrop,
+			QueueNum: 5, Queues: 4, Backend: BackendNative,
+		}, BackendNative},
+		"fanout-compat-notimelock": {Config{
+			LAN: []string{"br-lan"}, WAN: []string{"wan1", "ppp0"},
+			Allow:       []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")},
+			PeerTimeout: 90 * time.Minute, TimeLock: 0, QueueNum: 100, Queues: 2,
+		}, BackendCompat},
+	}
+}
+
+func TestRulesetGolden(t *testing.T) {
+	for name, tc := range goldenConfigs() {
+		t.Run(name, func(t *testing.T) {
+			rs, err := buildRuleset(tc.cfg, tc.be)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := rs.render(true)
+			path := filepath.Join("testdata", name+".golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./nft -run TestRulesetGolden -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("ruleset differs from %s (rerun with -update after checking the change):\n%s", path, lineDiff(string(want), got))
+			}
+		})
+	}
+}
+
+// lineDiff lists the lines that differ, for readable failures.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			b.WriteString("- " + wl + "\n+ " + gl + "\n")
+		}
+	}
+	return b.String()
+}
+
+func TestRulesetRuleOrder(t *testing.T) {
+	rs, err := buildRuleset(validConfig(), BackendCompat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fwd, in []string
+	for _, r := range rs.chain(ChainForward).rules {
+		fwd = append(fwd, r.id)
+	}
+	for _, r := range rs.chain(ChainInput).rules {
+		in = append(in, r.id)
+	}
+	wantFwd := []string{RuleAllowSrc4, RuleAllowDst4, RuleAllowSrc6, RuleAllowDst6, RulePing, RuleHTTP,
+		RuleToPeers4, RuleToPeers6, RuleFromPeers4, RuleFromPeers6, RuleLock4, RuleLock6}
+	if !slices.Equal(fwd, wantFwd) {
+		t.Errorf("forward rules %v, want %v", fwd, wantFwd)
+	}
+	if !slices.Equal(in, []string{RulePong}) {
+		t.Errorf("input rules %v", in)
+	}
+	c := rs.chain(ChainForward).chain
+	if *c.Priority != -1 || *c.Hooknum != *rs.chain(ChainForward).chain.Hooknum {
+		t.Errorf("forward chain priority %d", *c.Priority)
+	}
+
+	cfg := validConfig()
+	cfg.TimeLock = 0
+	rs, err = buildRuleset(cfg, BackendCompat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.chain(ChainInput) != nil {
+		t.Error("input chain present with the time-lock off")
+	}
+	for _, r := range rs.chain(ChainForward).rules {
+		if r.id == RuleLock4 || r.id == RuleLock6 {
+			t.Errorf("rule %s present with the time-lock off", r.id)
+		}
+	}
+}
+
+// Every rule counts, and everything a rule matches on follows the family
+// check for network header payloads.
+func TestRulesetRuleShape(t *testing.T) {
+	for name, tc := range goldenConfigs() {
+		rs, err := buildRuleset(tc.cfg, tc.be)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rs.chains {
+			for _, r := range c.rules {
+				counters, nfproto := 0, false
+				for _, e := range r.exprs {
+					switch e := e.(type) {
+					case *expr.Counter:
+						counters++
+					case *expr.Meta:
+						if e.Key == expr.MetaKeyNFPROTO {
+							nfproto = true
+						}
+					case *expr.Payload:
+						if e.Base == expr.PayloadBaseNetworkHeader && !nfproto {
+							t.Errorf("%s: rule %s loads the network header before meta nfproto", name, r.id)
+						}
+					}
+				}
+				if counters != 1 {
+					t.Errorf("%s: rule %s has %d counters", name, r.id, counters)
+				}
+				if len(r.comment(rs.fingerprint).String()) > maxCommentLen {
+					t.Errorf("%s: rule %s comment too long", name, r.id)
+				}
+			}
+		}
+	}
+}
+
+func TestQueueStatement(t *testing.T) {
+	for _, tc := range []struct {
+		num, total uint16
+		flags      uint16
+	}{{0, 1, nfqFlagBypass}, {7, 4, nfqFlagBypass | nfqFlagCPUFanout}, {65535, 1, nfqFlagBypass}} {
+		tg, ok := queueExpr(BackendCompat, tc.num, tc.total).(*expr.Target)
+		if !ok || tg.Name != "NFQUEUE" || tg.Rev != 3 {
+			t.Fatalf("compat queue %#v", tg)
+		}
+		info := []byte(*tg.Info.(*xt.Unknown))
+		want := binary.NativeEndian.AppendUint16(nil, tc.num)
+		want = binary.NativeEndian.AppendUint16(want, tc.total)
+		want = binary.NativeEndian.AppendUint16(want, tc.flags)
+		want = append(want, 0, 0)
+		if !bytes.Equal(info, want) {
+			t.Errorf("NFQUEUE info %x, want %x", info, want)
+		}
+		q, ok := queueExpr(BackendNative, tc.num, tc.total).(*expr.Queue)
+		if !ok || q.Num != tc.num || q.Total != tc.total || q.Flag&expr.QueueFlagBypass == 0 ||
+			(q.Flag&expr.QueueFlagFanout != 0) != (tc.total > 1) {
+			t.Errorf("native queue %#v", q)
+		}
+		for _, b := range []Backend{BackendNative, BackendCompat} {
+			if got, ok := queueBackendOf(queueExpr(b, tc.num, tc.total)); !ok || got != b {
+				t.Errorf("queueBackendOf(%s) = %v %v", b, got, ok)
+			}
+		}
+	}
+	if _, ok := queueBackendOf(&expr.Counter{}); ok {
+		t.Error("a counter counts as a queue statement")
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	fp := func(c Config, be Backend) string {
+		t.Helper()
+		rs, err := buildRuleset(c, be)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs.fingerprint
+	}
+	base := validConfig()
+	base.LAN = []string{"lan0", "lan1"}
+	base.Allow = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")}
+	ref := fp(base, BackendCompat)
+	if fp(base, BackendCompat) != ref {
+		t.Fatal("fingerprint is not deterministic")
+	}
+
+	same := base
+	same.LAN = []string{"lan1", "lan0"}
+	same.Allow = []netip.Prefix{netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("192.0.2.0/25"), netip.MustParsePrefix("192.0.2.128/25")}
+	same.Backend = BackendCompat // the resolved backend matters, not the option
+	if got := fp(same, BackendCompat); got != ref {
+		t.Errorf("order of --lan / equivalent --allow changed the fingerprint %s -> %s", ref, got)
+	}
+
+	changes := map[string]func(*Config){
+		"lan":          func(c *Config) { c.LAN = []string{"lan0"} },
+		"wan":          func(c *Config) { c.WAN = []string{"wan0"} },
+		"allow":        func(c *Config) { c.Allow = c.Allow[:1] },
+		"peer timeout": func(c *Config) { c.PeerTimeout = time.Hour },
+		"timelock":     func(c *Config) { c.TimeLock = time.Minute },
+		"lock action":  func(c *Config) { c.LockAction = LockDrop },
+		"queue":        func(c *Config) { c.QueueNum = 1 },
+		"queues":       func(c *Config) { c.Queues = 2 },
+	}
+	for name, mod := range changes {
+		c := base
+		c.LAN, c.Allow = slices.Clone(base.LAN), slices.Clone(base.Allow)
+		mod(&c)
+		if fp(c, BackendCompat) == ref {
+			t.Errorf("changing %s kept the fingerprint", name)
+		}
+	}
+	if fp(base, BackendNative) == ref {
+		t.Error("changing the backend kept the fingerprint")
+	}
+}
+
+func TestBuildRulesetRejects(t *testing.T) {
+	if _, err := buildRuleset(Config{}, BackendCompat); err == nil {
+		t.Error("invalid config accepted")
+	}
+	if _, err := buildRuleset(validConfig(), BackendAuto); err == nil {
+		t.Error("backend auto accepted for building")
+	}
+}
