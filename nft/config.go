@@ -86,7 +86,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, optErr("--queues", "queues %d..%d: the last queue number must be at most 65535 (lower --queue or --queues)", c.QueueNum, last))
 	}
 	if !c.Backend.valid() {
-		errs = append(errs, optErr("--queue-backend", "invalid value %d: want auto, native or compat", uint8(c.Backend)))
+		errs = append(errs, optErr("--backend", "invalid value %d: want auto, native or compat", uint8(c.Backend)))
 	}
 	return errors.Join(errs...)
 }

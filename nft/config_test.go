@@ -72,7 +72,7 @@ func TestValidateErrors(t *testing.T) {
 		{"lock action", func(c *Config) { c.LockAction = 7 }, "--lock-action", "want reject or drop"},
 		{"no queues", func(c *Config) { c.Queues = 0 }, "--queues", "at least 1"},
 		{"queues overflow", func(c *Config) { c.QueueNum, c.Queues = 65535, 2 }, "--queues", "at most 65535"},
-		{"backend", func(c *Config) { c.Backend = 9 }, "--queue-backend", "want auto, native or compat"},
+		{"backend", func(c *Config) { c.Backend = 9 }, "--backend", "want auto, native or compat"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,7 +42,7 @@ func TestKernelError(t *testing.T) {
 		t.Error("isNotFound")
 	}
 	be := setupError(BackendNative, BackendNative, unix.ENOENT)
-	if !strings.Contains(be.Error(), "nft_queue") || !strings.Contains(be.Error(), "--queue-backend") || !strings.Contains(be.Error(), "nothing was changed") {
+	if !strings.Contains(be.Error(), "nft_queue") || !strings.Contains(be.Error(), "--backend") || !strings.Contains(be.Error(), "nothing was changed") {
 		t.Errorf("setupError native: %v", be)
 	}
 	if ce := setupError(BackendCompat, BackendAuto, unix.ENOENT); !strings.Contains(ce.Error(), "NFQUEUE") {

@@ -138,7 +138,7 @@ func (f *Fake) Setup(ctx context.Context, cfg Config, opts SetupOptions) (SetupR
 	case be == BackendAuto:
 		be = BackendCompat
 	case be == BackendNative && !f.nativeQueue:
-		return SetupResult{}, fmt.Errorf("apply table inet %s (the batch is atomic: nothing was changed): the kernel has no native nftables queue expression (nft_queue); use --queue-backend auto or compat", TableName)
+		return SetupResult{}, fmt.Errorf("apply table inet %s (the batch is atomic: nothing was changed): the kernel has no native nftables queue expression (nft_queue); use --backend auto or compat", TableName)
 	}
 	rs, err := buildRuleset(cfg, be)
 	if err != nil {

@@ -488,7 +488,7 @@ func TestIntegrationStatus(t *testing.T) {
 		rules = append(rules, c.Rule)
 	}
 	wantRules := []string{RuleAllowSrc4, RuleAllowDst4, RuleAllowSrc6, RuleAllowDst6, RulePing, RuleHTTP,
-		RuleToPeers4, RuleToPeers6, RuleFromPeers4, RuleFromPeers6, RuleLock4, RuleLock6, RulePong}
+		RuleLock4, RuleLock6, RuleToPeers4, RuleToPeers6, RuleFromPeers4, RuleFromPeers6, RulePong}
 	if !reflect.DeepEqual(rules, wantRules) {
 		t.Errorf("counters of rules %v, want %v", rules, wantRules)
 	}

@@ -111,7 +111,7 @@ func setupError(be, asked Backend, err error) error {
 	if be == BackendNative && isNotFound(err) {
 		hint := "the kernel has no native nftables queue expression (nft_queue)"
 		if asked == BackendNative {
-			hint += "; use --queue-backend auto or compat"
+			hint += "; use --backend auto or compat"
 		}
 		return fmt.Errorf("%s: %s: %w", what, hint, err)
 	}

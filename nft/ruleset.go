@@ -163,6 +163,29 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 		})
 	fwd.rules = append(fwd.rules, http)
 
+	// f. New TCP connections of time-locked clients towards the WAN. This
+	// rule stands before the peer drops (d, e) so that a locked client's
+	// connection to a known peer is reset too and fails fast, as to any
+	// other WAN address: a reset sends the client back to UDP mode, a
+	// silent drop would leave it waiting for a timeout.
+	if cfg.TimeLock > 0 {
+		action, verdict := "reject with TCP reset", expr.Any(&expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
+		if cfg.LockAction == LockDrop {
+			action, verdict = "drop", &expr.Verdict{Kind: expr.VerdictDrop}
+		}
+		for _, v6 := range []bool{false, true} {
+			set, id, fam := locked4, RuleLock4, "IPv4"
+			if v6 {
+				set, id, fam = locked6, RuleLock6, "IPv6"
+			}
+			r := &ruleSpec{id: id, desc: fmt.Sprintf("new TCP of time-locked %s client to WAN, %s", fam, action)}
+			r.exprs = concat(fromLAN, toWAN, matchNFProto(v6), matchAddrInSet(v6, true, set.set),
+				matchL4Proto(unix.IPPROTO_TCP), matchCtStateNew(),
+				[]expr.Any{&expr.Counter{}, verdict})
+			fwd.rules = append(fwd.rules, r)
+		}
+	}
+
 	// d. LAN towards a blocked peer.
 	for _, v6 := range []bool{false, true} {
 		set, id, fam := peers4, RuleToPeers4, "IPv4"
@@ -187,24 +210,8 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 		fwd.rules = append(fwd.rules, r)
 	}
 
-	// f. New TCP connections of time-locked clients towards the WAN.
+	// f. (continued) The input chain for the time-lock.
 	if cfg.TimeLock > 0 {
-		action, verdict := "reject with TCP reset", expr.Any(&expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
-		if cfg.LockAction == LockDrop {
-			action, verdict = "drop", &expr.Verdict{Kind: expr.VerdictDrop}
-		}
-		for _, v6 := range []bool{false, true} {
-			set, id, fam := locked4, RuleLock4, "IPv4"
-			if v6 {
-				set, id, fam = locked6, RuleLock6, "IPv6"
-			}
-			r := &ruleSpec{id: id, desc: fmt.Sprintf("new TCP of time-locked %s client to WAN, %s", fam, action)}
-			r.exprs = concat(fromLAN, toWAN, matchNFProto(v6), matchAddrInSet(v6, true, set.set),
-				matchL4Proto(unix.IPPROTO_TCP), matchCtStateNew(),
-				[]expr.Any{&expr.Counter{}, verdict})
-			fwd.rules = append(fwd.rules, r)
-		}
-
 		// The input chain queues answers to the time-lock probe: FastTrack
 		// pongs (type 0x28 or 0x29, bytes 1-3 zero) from the LAN.
 		in := &chainSpec{chain: &nftables.Chain{
