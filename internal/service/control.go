@@ -292,6 +292,9 @@ func (c *control) write(ctx context.Context) {
 		elems = dedupe(elems)
 		start := time.Now()
 		err := c.s.fw.AddElements(ctx, set, elems)
+		if errors.Is(err, nft.ErrNoTable) && c.repairTable(ctx) {
+			err = c.s.fw.AddElements(ctx, set, elems)
+		}
 		c.lastWriteTime = time.Since(start)
 		c.s.observeWrite(set, len(elems), c.lastWriteTime, err)
 		if err != nil {
@@ -309,6 +312,27 @@ func (c *control) write(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// repairTable re-applies the ruleset after someone removed the table (for
+// example `nft flush ruleset`); the elements learned since are written again
+// by the caller, the rest come back with new evidence or from the storefile
+// at the next start.
+func (c *control) repairTable(ctx context.Context) bool {
+	s := c.s
+	cfg := s.state.Load().cfg
+	res, err := s.fw.Setup(ctx, cfg.Ruleset, nft.SetupOptions{})
+	if err != nil {
+		s.log.Error("table inet ftwall disappeared and could not be re-created", "err", err)
+		return false
+	}
+	s.log.Warn("table inet ftwall had disappeared; re-created it", "backend", res.Backend.String())
+	if c.store != nil {
+		if err := c.loadStore(ctx); err != nil {
+			s.log.Warn("storefile peers not reloaded after re-creating the table", "err", err)
+		}
+	}
+	return true
 }
 
 func dedupe(elems []nft.Element) []nft.Element {

@@ -306,3 +306,23 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 		t.Fatal("allowlisted peer learned after reload")
 	}
 }
+
+func TestTableRemovedIsRecreated(t *testing.T) {
+	h := start(t, baseConfig())
+	h.q.send(t, queue.HookForward, ifLAN, inspecttest.UDP(client, peer, inspecttest.Ping("KaZaA")))
+	eventually(t, "peer learned", func() bool { return has(t, h.fw, nft.SetPeers4, peer.Addr()) })
+	// Someone flushes the ruleset.
+	if _, err := h.fw.Teardown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	other := netip.MustParseAddrPort("198.51.100.8:1214")
+	h.q.send(t, queue.HookForward, ifLAN, inspecttest.UDP(client6, netip.MustParseAddrPort("[2001:db8:100::8]:1214"), inspecttest.Ping("KaZaA")))
+	h.q.send(t, queue.HookForward, ifLAN, inspecttest.UDP(netip.MustParseAddrPort("10.0.1.3:5000"), other, inspecttest.Ping("KaZaA")))
+	eventually(t, "table re-created with the new peer", func() bool {
+		st, err := h.fw.Status(context.Background(), 0)
+		return err == nil && st.Present && has(t, h.fw, nft.SetPeers4, other.Addr())
+	})
+	if !bytes.Contains(h.syncLogs(), []byte("re-created")) {
+		t.Error("re-creating the table was not logged")
+	}
+}
