@@ -220,7 +220,12 @@ func TestQueueStatsFromKernel(t *testing.T) {
 		fmt.Sprintf(`ftwall_queue_user_dropped_total{queue="%d"}`, qDrop): 0,
 		fmt.Sprintf(`ftwall_queue_dropped_total{queue="%d"}`, qOpen):      0,
 	})
-	host, _ := ReadQueueStats(DefaultQueueStatsFile)
+	// The test's own thread never entered the namespace: read its view
+	// (/proc/net follows the main thread, which the runtime may have used
+	// for a namespace helper).
+	runtime.LockOSThread()
+	host, _ := ReadQueueStats("/proc/thread-self/net/netfilter/nfnetlink_queue")
+	runtime.UnlockOSThread()
 	for _, h := range host {
 		if h.PeerPortID == d.PeerPortID || h.PeerPortID == o.PeerPortID {
 			t.Error("the namespace's queues show in the host's file")
