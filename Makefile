@@ -1,14 +1,25 @@
-GO        ?= go
+GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+# Debian packages the tests, the demo and the benchmarks use.
+DEB_PACKAGES := nftables iproute2 iputils-ping socat netcat-openbsd iperf3 conntrack tcpdump systemd
 BIN       := bin/ftwall
 PKGS      := ./...
 FUZZTIME  ?= 3s
 
-.PHONY: all build tools test unit fuzz fuzz-long bench microbench demo man install clean vet
+.PHONY: all deps build tools test unit fuzz fuzz-long bench microbench demo man install clean vet
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ftwall
+
+# Installs the Debian packages above that are missing (as root, with apt-get).
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (run as root: sudo make $(MAKECMDGOALS))" >&2; exit 1; fi; \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 tools: build
 	$(GO) build -o bin/ftsim ./cmd/ftsim
@@ -18,7 +29,7 @@ tools: build
 # A throwaway namespace lab: client / router / internet, ftwall run on the
 # router, a simulated FastTrack client and ordinary traffic. Needs root; it
 # touches nothing outside its own namespaces.
-demo: tools
+demo: deps tools
 	./bin/ftwdemo --ftwall ./bin/ftwall
 
 # Go micro-benchmarks (no privileges).
@@ -26,7 +37,7 @@ microbench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./inspect/ ./internal/rawsend/ ./timelock/ ./internal/store/
 
 # The benchmark suite P1-P5 in lab namespaces (root); writes BENCHMARKS.md.
-bench: tools
+bench: deps tools
 	./bin/ftwbench --ftwall ./bin/ftwall --ftsim ./bin/ftsim --out BENCHMARKS.md
 
 vet:
@@ -34,7 +45,7 @@ vet:
 
 # Every test: unit tests always, integration tests when run as root (they skip
 # with a message otherwise). -race for the packages with goroutines.
-test: build vet
+test: deps build vet
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 

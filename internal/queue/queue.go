@@ -114,11 +114,11 @@ func Open(cfg Config) (*Reader, error) {
 	return &Reader{cfg: cfg, nf: nf, log: log}, nil
 }
 
-// Run binds the queue and hands every packet to h until ctx is cancelled.
-// It returns nil after a clean stop. Packets still held by the kernel for
-// this queue when Run returns are accepted by the fail-open/bypass flags only
-// once the queue is unbound, which Close does.
-func (r *Reader) Run(ctx context.Context, h Handler) error {
+// Start binds the queue and returns once the kernel delivers its packets
+// (with their contents) to this reader; a goroutine then hands every packet
+// to h until ctx is cancelled or Close is called. While nothing is bound the
+// queue rules' bypass flag lets candidates pass.
+func (r *Reader) Start(ctx context.Context, h Handler) error {
 	var pkt Packet
 	hook := func(a nfqueue.Attribute) int {
 		if a.PacketID == nil {
@@ -179,7 +179,6 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 	if err := r.nf.RegisterWithErrorFunc(ctx, hook, errfn); err != nil {
 		return fmt.Errorf("bind NFQUEUE %d: %w", r.cfg.Num, hint(err))
 	}
-	<-ctx.Done()
 	return nil
 }
 

@@ -147,8 +147,8 @@ func (c *control) restoreLocks(ctx context.Context) error {
 	return nil
 }
 
-// loop runs until ctx is done or a reader fails.
-func (c *control) loop(ctx context.Context, hup <-chan os.Signal, readerErr <-chan error) error {
+// loop runs until ctx is done.
+func (c *control) loop(ctx context.Context, hup <-chan os.Signal) error {
 	s := c.s
 	cfg := s.state.Load().cfg
 	timer := time.NewTimer(time.Hour)
@@ -177,8 +177,6 @@ func (c *control) loop(ctx context.Context, hup <-chan os.Signal, readerErr <-ch
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-readerErr:
-			return err
 		case l := <-s.learnCh:
 			c.batch = append(c.batch[:0], l)
 			c.collect()

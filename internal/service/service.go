@@ -17,7 +17,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -53,9 +52,10 @@ type Deps struct {
 	Signals <-chan os.Signal
 }
 
-// packetSource is a queue reader (queue.Reader).
+// packetSource is a queue reader (queue.Reader): Start returns once packets
+// are being delivered to h.
 type packetSource interface {
-	Run(ctx context.Context, h queue.Handler) error
+	Start(ctx context.Context, h queue.Handler) error
 	Close() error
 }
 
@@ -236,18 +236,16 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		readers = append(readers, r)
 	}
-	var wg sync.WaitGroup
-	errCh := make(chan error, len(readers))
 	for i, r := range readers {
 		rd := &reader{s: s}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := r.Run(readCtx, rd.handle); err != nil {
-				errCh <- fmt.Errorf("queue %d: %w", cfg.Ruleset.QueueNum+uint16(i), err)
+		if err := r.Start(readCtx, rd.handle); err != nil {
+			for _, r := range readers {
+				r.Close()
 			}
-		}()
+			return fmt.Errorf("queue %d: %w", cfg.Ruleset.QueueNum+uint16(i), err)
+		}
 	}
+	// Only now are candidates inspected: say so (tests and the demo wait for it).
 	s.log.Info("inspecting", "queues", fmt.Sprintf("%d..%d", cfg.Ruleset.QueueNum, cfg.Ruleset.QueueNum+cfg.Ruleset.Queues-1),
 		"lan", cfg.Ruleset.LAN, "timelock", cfg.Ruleset.TimeLock, "peer_timeout", cfg.Ruleset.PeerTimeout)
 
@@ -259,7 +257,7 @@ func (s *Service) Run(ctx context.Context) error {
 		hup = c
 	}
 
-	runErr := ctl.loop(ctx, hup, errCh)
+	runErr := ctl.loop(ctx, hup)
 
 	// Stop reading first (unbinding the queues lets bypass accept new
 	// candidates), then write what the readers handed over.
@@ -269,7 +267,6 @@ func (s *Service) Run(ctx context.Context) error {
 			s.log.Debug("close queue", "err", err)
 		}
 	}
-	wg.Wait()
 	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	ctl.drain(finish)

@@ -62,15 +62,18 @@ type fakeQueue struct {
 	verdicts chan queue.Verdict
 }
 
-func (q *fakeQueue) Run(ctx context.Context, h queue.Handler) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case p := <-q.in:
-			q.verdicts <- h(&p)
+func (q *fakeQueue) Start(ctx context.Context, h queue.Handler) error {
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case p := <-q.in:
+				q.verdicts <- h(&p)
+			}
 		}
-	}
+	}()
+	return nil
 }
 func (q *fakeQueue) Close() error { return nil }
 

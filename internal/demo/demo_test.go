@@ -1,0 +1,249 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ftwall/ftwall/internal/lab"
+)
+
+// buildFtwall builds cmd/ftwall into a temporary directory.
+func buildFtwall(t *testing.T) string {
+	t.Helper()
+	lab.RequireRoot(t)
+	bin := filepath.Join(t.TempDir(), "ftwall")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/ftwall/ftwall/cmd/ftwall").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build ./cmd/ftwall: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// syncBuffer collects the narrative; onLine is called with each complete
+// line.
+type syncBuffer struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	onLine func(string)
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	b.buf.Write(p)
+	b.mu.Unlock()
+	if b.onLine != nil {
+		for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+			b.onLine(l)
+		}
+	}
+	return len(p), nil
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// assertCleanedUp checks that no namespace of the lab and no process of the
+// ftwall binary is left.
+func assertCleanedUp(t *testing.T, labName, ftwall string) {
+	t.Helper()
+	if labName == "" {
+		t.Fatal("the result names no lab")
+	}
+	entries, err := os.ReadDir(lab.NetnsDir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), labName+"-") {
+			t.Errorf("namespace %s left behind", e.Name())
+		}
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, p := range procs {
+		if exe, err := os.Readlink(p); err == nil && exe == ftwall {
+			t.Errorf("ftwall still running: %s", p)
+		}
+	}
+}
+
+func demoOptions(t *testing.T, ftwall string, out *syncBuffer) Options {
+	return Options{FtwallPath: ftwall, Out: out, LabPrefix: lab.PrefixFrom(t.Name())}
+}
+
+// TestDemo runs the demo as `make demo` does and wants every check passed,
+// the key facts in the narrative and nothing left behind.
+func TestDemo(t *testing.T) {
+	ftwall := buildFtwall(t)
+	out := &syncBuffer{}
+	res, err := Run(t.Context(), demoOptions(t, ftwall, out))
+	t.Logf("narrative:\n%s", out.String())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for _, n := range CheckNames() {
+		c, ok := res.Check(n)
+		if !ok || !c.OK {
+			t.Errorf("check %s: made %v, passed %v: %s", n, ok, c.OK, c.Detail)
+		}
+	}
+	if !res.Passed() {
+		t.Errorf("Passed() = false: %s", res.Summary())
+	}
+	text := out.String()
+	for _, want := range []string{
+		"answered 16/16 pings with a spoofed node pong (0x29)",
+		"the real nodes on the internet received 0 pings",
+		"16 peers blocked (peers4 12, peers6 4)",
+		"the PC (10.0.1.2, fd00:1::2) is time-locked for 30s",
+		"The nodes accepted 0 connections",
+		"refused (TCP reset)",
+		"http://203.0.113.2/report.pdf: 200 OK, 64 KiB intact",
+		"http://[2001:db8:1::2]/report.pdf: 200 OK, 64 KiB intact",
+		"4/4 answered",
+		"ftwall learned nothing from it",
+		"The nodes served 0 downloads",
+		"198.51.100.21, 198.51.100.22, 2001:db8:100::15, 2001:db8:100::16",
+		"set peers4 {", "set peers6 {", "set locked4 {", "set locked6 {",
+		"COUNTER", "dropped to peers",
+		"RESULT: FastTrack blocked, ordinary traffic untouched",
+		"Lab removed",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("narrative lacks %q", want)
+		}
+	}
+	if n := strings.Count(text, "\n"); n > 90 {
+		t.Errorf("narrative has %d lines; it is meant to be short", n)
+	}
+	t.Logf("the demo took %s", res.Elapsed)
+	assertCleanedUp(t, res.Lab, ftwall)
+}
+
+// TestDemoDetectsFtwallNotBlocking runs the demo against ftwall run
+// --dry-run (classifies, changes nothing, accepts everything): the
+// FastTrack checks fail, the ordinary ones still pass.
+func TestDemoDetectsFtwallNotBlocking(t *testing.T) {
+	ftwall := buildFtwall(t)
+	wrapper := filepath.Join(t.TempDir(), "ftwall-dry")
+	script := fmt.Sprintf("#!/bin/sh\nif [ \"$1\" = run ]; then exec %q \"$@\" --dry-run; fi\nexec %q \"$@\"\n", ftwall, ftwall)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	o := demoOptions(t, wrapper, out)
+	o.learnWait = 2e9
+	res, err := Run(t.Context(), o)
+	t.Logf("narrative:\n%s", out.String())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Passed() {
+		t.Fatal("the demo passed although ftwall blocked nothing")
+	}
+	for _, n := range []string{CheckPingsStopped, CheckSpoofedPongs, CheckPeersLearned, CheckClientLocked, CheckTCPBlocked, CheckLockRefuses, CheckSafetyNet} {
+		if c, ok := res.Check(n); !ok || c.OK {
+			t.Errorf("check %s: made %v, passed %v; want made and failed", n, ok, c.OK)
+		}
+	}
+	for _, n := range []string{CheckOrdinaryHTTP, CheckOrdinaryUDP, CheckNothingLearned, CheckFtwallRan} {
+		if c, ok := res.Check(n); !ok || !c.OK {
+			t.Errorf("check %s: made %v, passed %v (%s); want passed", n, ok, c.OK, c.Detail)
+		}
+	}
+	if text := out.String(); !strings.Contains(text, "RESULT: FAILED") || !strings.Contains(text, "The end of ftwall's log") {
+		t.Errorf("the narrative does not report the failure")
+	}
+	assertCleanedUp(t, res.Lab, ftwall)
+}
+
+// TestDemoInterrupted cancels the demo in the middle (Ctrl-C): Run returns
+// an error saying so and removes everything.
+func TestDemoInterrupted(t *testing.T) {
+	ftwall := buildFtwall(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	out := &syncBuffer{onLine: func(l string) {
+		if strings.HasPrefix(l, "2. ") {
+			cancel()
+		}
+	}}
+	res, err := Run(ctx, demoOptions(t, ftwall, out))
+	t.Logf("narrative:\n%s", out.String())
+	if err == nil || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("Run after cancel: %v; want an interruption error", err)
+	}
+	if res.Passed() {
+		t.Error("an interrupted demo passed")
+	}
+	if _, ok := res.Check(CheckPingsStopped); !ok {
+		t.Error("the checks of step 1 were not kept")
+	}
+	if !strings.Contains(out.String(), "Lab removed") {
+		t.Error("the narrative does not say the lab was removed")
+	}
+	assertCleanedUp(t, res.Lab, ftwall)
+}
+
+// TestDemoKeep keeps the lab until the context ends: it is there, with
+// ftwall running, while the demo waits, and gone afterwards.
+func TestDemoKeep(t *testing.T) {
+	ftwall := buildFtwall(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	seen := make(chan struct{})
+	out := &syncBuffer{onLine: func(l string) {
+		if strings.HasPrefix(l, "The lab stays up") {
+			close(seen)
+		}
+	}}
+	o := demoOptions(t, ftwall, out)
+	o.Keep = true
+	type ret struct {
+		res Result
+		err error
+	}
+	done := make(chan ret, 1)
+	go func() {
+		res, err := Run(ctx, o)
+		done <- ret{res, err}
+	}()
+	select {
+	case <-seen:
+	case r := <-done:
+		t.Fatalf("Run returned before keeping the lab: %v\n%s", r.err, out.String())
+	}
+	entries, _ := os.ReadDir(lab.NetnsDir)
+	routers := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), lab.PrefixFrom(t.Name())+"-") && strings.HasSuffix(e.Name(), "-"+lab.RoleRouter) {
+			routers++
+			if _, err := exec.Command("ip", "netns", "exec", e.Name(), ftwall, "status").CombinedOutput(); err != nil {
+				t.Errorf("ftwall status in the kept lab: %v", err)
+			}
+		}
+	}
+	if routers != 1 {
+		t.Errorf("%d router namespaces of this test while the lab is kept; want 1", routers)
+	}
+	cancel()
+	r := <-done
+	t.Logf("narrative:\n%s", out.String())
+	if r.err != nil {
+		t.Fatalf("Run with Keep: %v", r.err)
+	}
+	if !r.res.Passed() {
+		t.Errorf("Keep run failed: %s", r.res.Summary())
+	}
+	assertCleanedUp(t, r.res.Lab, ftwall)
+}
