@@ -226,7 +226,7 @@ func TestDemoKeep(t *testing.T) {
 	entries, _ := os.ReadDir(lab.NetnsDir)
 	routers := 0
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), lab.PrefixFrom(t.Name())+"-") && strings.HasSuffix(e.Name(), "-"+lab.RoleRouter) {
+		if strings.HasPrefix(e.Name(), fmt.Sprintf("%s-%d-", lab.PrefixFrom(t.Name()), os.Getpid())) && strings.HasSuffix(e.Name(), "-"+lab.RoleRouter) {
 			routers++
 			if _, err := exec.Command("ip", "netns", "exec", e.Name(), ftwall, "status").CombinedOutput(); err != nil {
 				t.Errorf("ftwall status in the kept lab: %v", err)
