@@ -50,10 +50,10 @@ func TestContribConfig(t *testing.T) {
 	}
 }
 
-// TestCommandsDoc checks that docs/commands.md documents every command,
+// TestCommandsDoc checks that README.md documents every command,
 // option and environment variable.
 func TestCommandsDoc(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "commands.md"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,19 +61,19 @@ func TestCommandsDoc(t *testing.T) {
 	inv := &invocation{}
 	for _, cmd := range inv.commands() {
 		if !strings.Contains(doc, "ftwall "+cmd.name) {
-			t.Errorf("docs/commands.md does not document the command %s", cmd.name)
+			t.Errorf("README.md does not document the command %s", cmd.name)
 		}
 		for _, o := range cmd.opts {
 			for _, want := range []string{"--" + o.name, envName(cmd.envPrefix, o.name)} {
 				if !strings.Contains(doc, want) {
-					t.Errorf("docs/commands.md lacks %s (%s)", want, cmd.name)
+					t.Errorf("README.md lacks %s (%s)", want, cmd.name)
 				}
 			}
 		}
 	}
 	for _, want := range []string{"--config", "FTWALL_CONFIG", "Exit status"} {
 		if !strings.Contains(doc, want) {
-			t.Errorf("docs/commands.md lacks %q", want)
+			t.Errorf("README.md lacks %q", want)
 		}
 	}
 }
