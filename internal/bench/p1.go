@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+)
+
+// Forwarding configurations of the router.
+const (
+	cfgNone       = "no table"
+	cfgFtwall     = "ftwall"
+	cfgHistorical = "queue every LAN packet (ftwall 1.x design)"
+	cfgConntrack  = "conntrack only"
+)
+
+// p1Configs in the order they are measured in each run.
+var p1Configs = []string{cfgNone, cfgFtwall, cfgConntrack, cfgHistorical}
+
+// p1 measures forwarding through the router with no table, with ftwall's
+// table (and `ftwall run` reading its queue), and with every LAN packet
+// queued to a user-space accept loop, each in every run.
+func (r *runner) p1(ctx context.Context) *Section {
+	s := &Section{ID: "P1", Title: "forwarding cost"}
+	s.Method = []string{
+		"Bulk TCP from the client to the internet namespace through the router (iperf3, " + fmt.Sprint(r.sz.iperfSecs) + " s after 1 s omitted) and 64-byte UDP frames (18-byte payloads, sendmmsg from one thread pinned to CPU 0, to 32 addresses, counted and dropped on arrival by a prerouting rule of the internet namespace) per second, in the router configurations below, measured one after another in every run: **no table** (no nftables ruleset at all), **ftwall** (`ftwall run` with its table inet ftwall; the traffic is not FastTrack, so nothing of it is queued) and **queue every LAN packet**, the ftwall 1.x design: a table inet ftwbench whose forward chain queues every packet from a LAN interface to `ftwbench accept-loop --historical`, a go-nfqueue reader that accepts everything (no inspection, so this is a lower bound of that design's cost), without fail-open and without GSO as ftwall 1.x's ip_queue reader had (a full queue drops; every TCP segment crosses user space on its own). The ratios are formed within each run.",
+		"ftwall's table uses conntrack (`ct state new` in the time-lock rule), so the kernel tracks connections in the ftwall configuration and not in the no-table one, and the target ratio includes that cost. Gateways usually track connections anyway (NAT, stateful rules), so a fourth, diagnostic configuration, **conntrack only** (a table inet ftwbench whose one rule reads `ct state`), separates the two: ftwall / conntrack only is what ftwall's own rules cost on such a gateway.",
+	}
+	var tcp, pps, offered [4][]float64
+	for run := range r.o.Runs {
+		for i, cfg := range p1Configs {
+			bps, p, off, err := r.p1Once(ctx, s, cfg)
+			if err != nil {
+				s.fail("run %d, %s: %v", run+1, cfg, err)
+				bps, p, off = math.NaN(), math.NaN(), math.NaN()
+			}
+			tcp[i] = append(tcp[i], bps)
+			pps[i] = append(pps[i], p)
+			offered[i] = append(offered[i], off)
+			if ctx.Err() != nil {
+				return s
+			}
+		}
+	}
+	for i, cfg := range p1Configs {
+		s.figure("TCP throughput, "+cfg, UnitBits, clean(tcp[i]))
+	}
+	for i, cfg := range p1Configs {
+		s.figure("UDP 64-byte packets/s arrived, "+cfg, UnitPPS, clean(pps[i]))
+	}
+	for i, cfg := range p1Configs {
+		s.figure("UDP packets/s sent (offered), "+cfg, UnitPPS, clean(offered[i]))
+	}
+	s.figure("TCP ratio ftwall / no table", UnitRatio, Ratios(tcp[1], tcp[0]))
+	s.figure("UDP pps ratio ftwall / no table", UnitRatio, Ratios(pps[1], pps[0]))
+	s.figure("TCP ratio queue-everything / no table", UnitRatio, Ratios(tcp[3], tcp[0]))
+	s.figure("UDP pps ratio queue-everything / no table", UnitRatio, Ratios(pps[3], pps[0]))
+	s.figure("TCP ratio conntrack only / no table (diagnostic)", UnitRatio, Ratios(tcp[2], tcp[0]))
+	s.figure("UDP pps ratio conntrack only / no table (diagnostic)", UnitRatio, Ratios(pps[2], pps[0]))
+	s.figure("TCP ratio ftwall / conntrack only (diagnostic)", UnitRatio, Ratios(tcp[1], tcp[2]))
+	s.figure("UDP pps ratio ftwall / conntrack only (diagnostic)", UnitRatio, Ratios(pps[1], pps[2]))
+	return s
+}
+
+// clean drops the NaNs of failed runs.
+func clean(v []float64) Series {
+	var s Series
+	for _, x := range v {
+		s.Add(x)
+	}
+	return s
+}
+
+// p1Once sets up one configuration, measures TCP and UDP, and removes it.
+func (r *runner) p1Once(ctx context.Context, s *Section, cfg string) (bps, pps, offered float64, err error) {
+	if err := r.cleanRouter(ctx); err != nil {
+		return 0, 0, 0, err
+	}
+	defer func() {
+		if cerr := r.cleanRouter(context.WithoutCancel(ctx)); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	switch cfg {
+	case cfgFtwall:
+		p, _, err := r.startFtwall(ctx, s, 1)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		defer stopProc(s, p)
+	case cfgConntrack:
+		if err := InstallConntrackOnly(r.lab.Router); err != nil {
+			return 0, 0, 0, err
+		}
+		s.command(fmt.Sprintf("table inet %s in <router>: forward hook, priority -1: ct state new counter (conntrack on, nothing else)", TableName))
+	case cfgHistorical:
+		rs, err := InstallHistorical(ctx, r.lab.Router, r.lab.LANIfs, 0)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		s.command(fmt.Sprintf("table inet %s in <router>: forward hook, priority -1: iifname %q/%q → queue num 0 bypass (%s backend)", TableName, r.lab.LANIfs[0], r.lab.LANIfs[1], rs.Backend))
+		p, err := r.startAcceptLoop(ctx, s, 1, true, false)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		defer stopProc(s, p)
+	}
+	if bps, err = r.measureTCP(ctx, s, r.lab.InternetIP4); err != nil {
+		return 0, 0, 0, fmt.Errorf("iperf3: %w", err)
+	}
+	if pps, offered, err = r.measurePPS(ctx, s, false); err != nil {
+		return 0, 0, 0, fmt.Errorf("UDP flood: %w", err)
+	}
+	return bps, pps, offered, nil
+}

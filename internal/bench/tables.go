@@ -1,0 +1,235 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+	"github.com/google/nftables/xt"
+	"golang.org/x/sys/unix"
+
+	"github.com/ftwall/ftwall/internal/lab"
+	"github.com/ftwall/ftwall/nft"
+)
+
+// TableName is the name of ftwbench's own helper table (family inet) in the
+// lab's router (the historical queue-everything design) and internet (packet
+// sinks with counters) namespaces.
+const TableName = "ftwbench"
+
+// Sink ports in the internet namespace: what arrives there is counted and
+// dropped before routing, so it costs the receiver almost nothing and causes
+// no ICMP errors or TCP resets.
+const (
+	PortUDPSink = 9    // P1/P4 packets-per-second flood (discard)
+	PortFT      = 1214 // P2 ping flood (UDP) and GET flood (TCP)
+)
+
+// Sink rule names.
+const (
+	SinkUDP  = "udp-sink"
+	SinkPing = "ping-sink"
+	SinkHTTP = "http-sink"
+)
+
+func nftConn(ns *lab.NS) (*nftables.Conn, error) {
+	c, err := nftables.New(nftables.WithNetNSFd(ns.Fd()), nftables.AsLasting())
+	if err != nil {
+		return nil, fmt.Errorf("open an nftables socket in network namespace %s: %w", ns.Name, err)
+	}
+	return c, nil
+}
+
+func benchTable() *nftables.Table {
+	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}
+}
+
+// Sinks is the counting table in the internet namespace.
+type Sinks struct {
+	ns *lab.NS
+}
+
+// InstallSinks creates table inet ftwbench in ns (the lab's internet
+// namespace) with one counting drop rule per sink.
+func InstallSinks(ns *lab.NS) (*Sinks, error) {
+	c, err := nftConn(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer c.CloseLasting()
+	t := c.AddTable(benchTable())
+	ch := c.AddChain(&nftables.Chain{
+		Name: "sink", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRaw,
+	})
+	for _, s := range []struct {
+		name  string
+		proto byte
+		port  uint16
+	}{{SinkUDP, unix.IPPROTO_UDP, PortUDPSink}, {SinkPing, unix.IPPROTO_UDP, PortFT}, {SinkHTTP, unix.IPPROTO_TCP, PortFT}} {
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: userdata.AppendString(nil, userdata.TypeComment, s.name),
+			Exprs: []expr.Any{
+				&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{s.proto}},
+				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binary.BigEndian.AppendUint16(nil, s.port)},
+				&expr.Counter{},
+				&expr.Verdict{Kind: expr.VerdictDrop},
+			}})
+	}
+	if err := c.Flush(); err != nil {
+		return nil, fmt.Errorf("create table inet %s (packet sinks) in network namespace %s: %w", TableName, ns.Name, err)
+	}
+	return &Sinks{ns: ns}, nil
+}
+
+// Counts returns the packet count of every sink rule.
+func (s *Sinks) Counts() (map[string]uint64, error) {
+	return ruleCounters(s.ns, "sink")
+}
+
+// Count returns one sink's packet count.
+func (s *Sinks) Count(name string) (uint64, error) {
+	m, err := s.Counts()
+	if err != nil {
+		return 0, err
+	}
+	v, ok := m[name]
+	if !ok {
+		return 0, fmt.Errorf("sink rule %q not found in table inet %s of network namespace %s", name, TableName, s.ns.Name)
+	}
+	return v, nil
+}
+
+func ruleCounters(ns *lab.NS, chain string) (map[string]uint64, error) {
+	c, err := nftConn(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer c.CloseLasting()
+	rules, err := c.GetRules(benchTable(), &nftables.Chain{Name: chain, Table: benchTable()})
+	if err != nil {
+		return nil, fmt.Errorf("read the rules of inet %s %s in network namespace %s: %w", TableName, chain, ns.Name, err)
+	}
+	out := make(map[string]uint64, len(rules))
+	for _, r := range rules {
+		name, _ := userdata.GetString(r.UserData, userdata.TypeComment)
+		for _, e := range r.Exprs {
+			if ctr, ok := e.(*expr.Counter); ok {
+				out[name] += ctr.Packets
+			}
+		}
+	}
+	return out, nil
+}
+
+// RemoveTable deletes table inet ftwbench from ns; an absent table is not an
+// error.
+func RemoveTable(ns *lab.NS) error {
+	c, err := nftConn(ns)
+	if err != nil {
+		return err
+	}
+	defer c.CloseLasting()
+	c.DelTable(benchTable())
+	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("delete table inet %s in network namespace %s: %w", TableName, ns.Name, err)
+	}
+	return nil
+}
+
+// HistoricalRuleset is ftwall 1.x's design on today's kernel: every packet
+// forwarded from a LAN interface goes to user space (queue num, with
+// bypass), in table inet ftwbench of the router namespace.
+type HistoricalRuleset struct {
+	Backend nft.Backend
+}
+
+// InstallHistorical creates the queue-everything table in ns for the LAN
+// interfaces lan, queue number num. The queue statement is the native
+// nftables one where the kernel has it, else the xtables NFQUEUE target
+// (as ftwall itself does).
+func InstallHistorical(ctx context.Context, ns *lab.NS, lan []string, num uint16) (*HistoricalRuleset, error) {
+	k, err := nft.Open(nft.WithNetNS(ns.Fd()))
+	if err != nil {
+		return nil, err
+	}
+	be, err := k.ProbeBackend(ctx)
+	k.Close()
+	if err != nil {
+		return nil, err
+	}
+	c, err := nftConn(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer c.CloseLasting()
+	t := c.AddTable(benchTable())
+	ch := c.AddChain(&nftables.Chain{
+		Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityRef(-1),
+	})
+	for _, ifname := range lan {
+		name := make([]byte, unix.IFNAMSIZ)
+		copy(name, ifname)
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: userdata.AppendString(nil, userdata.TypeComment, "queue-"+ifname),
+			Exprs: []expr.Any{
+				&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: name},
+				&expr.Counter{},
+				queueExpr(be, num),
+			}})
+	}
+	if err := c.Flush(); err != nil {
+		return nil, fmt.Errorf("create table inet %s (queue every LAN packet, %s backend) in network namespace %s: %w", TableName, be, ns.Name, err)
+	}
+	return &HistoricalRuleset{Backend: be}, nil
+}
+
+// InstallConntrackOnly creates a table inet ftwbench in ns whose forward
+// chain only looks at the conntrack state of each packet (and counts new
+// connections): the kernel then tracks connections, as it does with
+// ftwall's table, without any of ftwall's rules.
+func InstallConntrackOnly(ns *lab.NS) error {
+	c, err := nftConn(ns)
+	if err != nil {
+		return err
+	}
+	defer c.CloseLasting()
+	t := c.AddTable(benchTable())
+	ch := c.AddChain(&nftables.Chain{
+		Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityRef(-1),
+	})
+	c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: userdata.AppendString(nil, userdata.TypeComment, "ct-new"),
+		Exprs: []expr.Any{
+			&expr.Ct{Register: 1, Key: expr.CtKeySTATE},
+			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+				Mask: binary.NativeEndian.AppendUint32(nil, expr.CtStateBitNEW), Xor: make([]byte, 4)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+			&expr.Counter{},
+		}})
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("create table inet %s (conntrack only) in network namespace %s: %w", TableName, ns.Name, err)
+	}
+	return nil
+}
+
+// queueExpr is a queue statement with bypass for one queue.
+func queueExpr(be nft.Backend, num uint16) expr.Any {
+	if be == nft.BackendNative {
+		return &expr.Queue{Num: num, Total: 1, Flag: expr.QueueFlagBypass}
+	}
+	// struct xt_NFQ_info_v3 {u16 queuenum, queues_total, flags} + padding,
+	// host byte order; flags 1 = bypass.
+	info := make([]byte, 8)
+	binary.NativeEndian.PutUint16(info[0:], num)
+	binary.NativeEndian.PutUint16(info[2:], 1)
+	binary.NativeEndian.PutUint16(info[4:], 1)
+	u := xt.Unknown(info)
+	return &expr.Target{Name: "NFQUEUE", Rev: 3, Info: &u}
+}
