@@ -245,6 +245,20 @@ func (f *Fake) AddElements(ctx context.Context, set string, elems []Element) err
 }
 
 // DeleteElements implements Firewall.
+// LoadElements adds elems like AddElements, but keeps the deadline of
+// elements already present (plain adds do not refresh).
+func (f *Fake) LoadElements(ctx context.Context, set string, elems []Element) error {
+	f.mu.Lock()
+	fresh := make([]Element, 0, len(elems))
+	for _, e := range elems {
+		if _, ok := f.elems[set][e.Addr.Unmap()]; !ok {
+			fresh = append(fresh, e)
+		}
+	}
+	f.mu.Unlock()
+	return f.AddElements(ctx, set, fresh)
+}
+
 func (f *Fake) DeleteElements(ctx context.Context, set string, addrs []netip.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

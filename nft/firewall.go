@@ -39,6 +39,10 @@ type Firewall interface {
 	// AddElements adds elems to set, or refreshes them: an existing element's
 	// countdown restarts. All elements go in one atomic batch.
 	AddElements(ctx context.Context, set string, elems []Element) error
+	// LoadElements adds many elements (a storefile at start-up) in
+	// consecutive atomic batches of bounded size (plain adds: an element
+	// already in the set with the same timeout keeps its countdown).
+	LoadElements(ctx context.Context, set string, elems []Element) error
 	// DeleteElements removes addrs from set in one atomic batch; absent
 	// elements are not an error.
 	DeleteElements(ctx context.Context, set string, addrs []netip.Addr) error

@@ -221,3 +221,56 @@ func (k *Kernel) setDefaultTimeout(ctx context.Context, set string) (time.Durati
 	}
 	return s.Timeout, nil
 }
+
+// loadBatch is how many elements LoadElements puts in one atomic batch.
+const loadBatch = 20 * maxElemsPerMessage
+
+// LoadElements adds a large number of elements (the storefile at start-up)
+// with plain adds, in consecutive atomic batches of loadBatch elements, so
+// memory stays bounded for millions of elements. Unlike AddElements it does
+// not restart the countdown of an element already in the set with the same
+// timeout (the kernel only updates one whose timeout differs). A failing batch
+// stops the load; the batches before it stay applied.
+func (k *Kernel) LoadElements(ctx context.Context, set string, elems []Element) error {
+	kind, err := writableSet(set)
+	if err != nil {
+		return err
+	}
+	k.writeM.Lock()
+	defer k.writeM.Unlock()
+	for lo := 0; lo < len(elems); lo += loadBatch {
+		if err := k.check(ctx); err != nil {
+			return err
+		}
+		batch, err := kind.normalizeElements(elems[lo:min(lo+loadBatch, len(elems))])
+		if err != nil {
+			return err
+		}
+		msgs := (len(batch) + maxElemsPerMessage - 1) / maxElemsPerMessage
+		sndbuf, rcvbuf := batchBuffers(len(batch), msgs)
+		c, done, err := k.elementConn(ctx, sndbuf, rcvbuf)
+		if err != nil {
+			return kernelError("connect to nftables", noNftables(err))
+		}
+		s := elemSet(set)
+		var encErr error
+		chunks(len(batch), func(lo, hi int) {
+			if err := c.SetAddElements(s, timeoutElems(batch[lo:hi])); err != nil && encErr == nil {
+				encErr = err
+			}
+		})
+		if encErr == nil {
+			if err := c.Flush(); err != nil {
+				encErr = k.elementWriteError(ctx, "load", set, len(batch), err)
+			}
+		} else {
+			encErr = fmt.Errorf("encode elements for set %s: %w", set, encErr)
+		}
+		done(encErr == nil)
+		if encErr != nil {
+			return fmt.Errorf("after %d of %d elements: %w", lo, len(elems), encErr)
+		}
+	}
+	k.log.Debug("set elements loaded", "set", set, "count", len(elems))
+	return nil
+}

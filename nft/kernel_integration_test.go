@@ -780,3 +780,37 @@ func TestIntegrationSetupRepairsTamperedTable(t *testing.T) {
 		t.Errorf("Setup after repair not idempotent: %+v", res)
 	}
 }
+
+func TestIntegrationLoadElements(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	ctx := testCtx(t)
+	mustSetup(t, k, integrationConfig(), SetupOptions{})
+	// One element is there already, with the same timeout: loading must not
+	// restart its countdown (a plain add; the kernel updates an element's
+	// timeout only when it differs).
+	old := netip.MustParseAddr("10.1.0.1")
+	if err := k.AddElements(ctx, SetPeers4, []Element{{Addr: old, Timeout: time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond)
+	addrs := v4s("10.1.0.1", 3*loadBatch+17) // several batches, the first address included
+	if err := k.LoadElements(ctx, SetPeers4, elemsOf(addrs, time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got := mustElements(t, k, SetPeers4)
+	if len(got) != len(addrs) {
+		t.Fatalf("%d elements after loading %d", len(got), len(addrs))
+	}
+	for _, e := range got {
+		switch {
+		case e.Addr == old && e.Expires > time.Hour-time.Second:
+			t.Errorf("loading restarted an existing element's countdown: %+v", e)
+		case e.Addr != old && (e.Timeout != time.Hour || e.Expires < 59*time.Minute):
+			t.Fatalf("loaded element %+v; want a 1h timeout", e)
+		}
+	}
+	if err := k.LoadElements(ctx, SetAllow4, elemsOf(addrs[:1], 0)); err == nil {
+		t.Error("LoadElements into allow4 accepted")
+	}
+}

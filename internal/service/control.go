@@ -111,12 +111,12 @@ func (c *control) loadStore(ctx context.Context) error {
 	}
 	start := time.Now()
 	if len(v4) > 0 {
-		if err := s.fw.AddElements(ctx, nft.SetPeers4, v4); err != nil {
+		if err := s.fw.LoadElements(ctx, nft.SetPeers4, v4); err != nil {
 			return fmt.Errorf("load storefile peers into %s: %w", nft.SetPeers4, err)
 		}
 	}
 	if len(v6) > 0 {
-		if err := s.fw.AddElements(ctx, nft.SetPeers6, v6); err != nil {
+		if err := s.fw.LoadElements(ctx, nft.SetPeers6, v6); err != nil {
 			return fmt.Errorf("load storefile peers into %s: %w", nft.SetPeers6, err)
 		}
 	}
