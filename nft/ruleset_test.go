@@ -91,7 +91,9 @@ func lineDiff(want, got string) string {
 }
 
 func TestRulesetRuleOrder(t *testing.T) {
-	rs, err := buildRuleset(validConfig(), BackendCompat)
+	cfg := validConfig()
+	cfg.Allow = []netip.Prefix{netip.MustParsePrefix("192.0.2.10/32"), netip.MustParsePrefix("2001:db8:10::/48")}
+	rs, err := buildRuleset(cfg, BackendCompat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +111,16 @@ func TestRulesetRuleOrder(t *testing.T) {
 	if !slices.Equal(fwd, wantFwd) {
 		t.Errorf("forward rules %v, want %v", fwd, wantFwd)
 	}
+	// Without allowlisted prefixes of a family, that family's allow rules
+	// are left out (every forwarded packet walks this chain).
+	rs4, err2 := buildRuleset(Config{LAN: []string{"lan0"}, PeerTimeout: time.Hour, TimeLock: time.Minute, Queues: 1,
+		Allow: []netip.Prefix{netip.MustParsePrefix("192.0.2.10/32")}}, BackendCompat)
+	if err2 != nil {
+		t.Fatal(err2)
+	}
+	if first := rs4.chain(ChainForward).rules; first[0].id != RuleAllowSrc4 || first[1].id != RuleAllowDst4 || first[2].id != RulePing {
+		t.Errorf("IPv4-only allowlist: rules start %s %s %s", first[0].id, first[1].id, first[2].id)
+	}
 	if !slices.Equal(in, []string{RulePong}) {
 		t.Errorf("input rules %v", in)
 	}
@@ -117,7 +129,7 @@ func TestRulesetRuleOrder(t *testing.T) {
 		t.Errorf("forward chain priority %d", *c.Priority)
 	}
 
-	cfg := validConfig()
+	cfg = validConfig()
 	cfg.TimeLock = 0
 	rs, err = buildRuleset(cfg, BackendCompat)
 	if err != nil {
