@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"syscall"
 
 	nfqueue "github.com/florianl/go-nfqueue/v2"
 	"github.com/mdlayher/netlink"
@@ -64,6 +65,7 @@ type Config struct {
 // Stats are the reader's counters; safe to read concurrently.
 type Stats struct {
 	Packets, Accepted, Dropped, VerdictErrors, ReadErrors atomic.Uint64
+	Batches                                               atomic.Uint64 // verdict messages that covered several packets
 }
 
 // Reader reads one queue.
@@ -120,6 +122,11 @@ func Open(cfg Config) (*Reader, error) {
 // queue rules' bypass flag lets candidates pass.
 func (r *Reader) Start(ctx context.Context, h Handler) error {
 	var pkt Packet
+	var b batch
+	rc, err := r.nf.Con.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("NFQUEUE %d: %w", r.cfg.Num, err)
+	}
 	hook := func(a nfqueue.Attribute) int {
 		if a.PacketID == nil {
 			return 0
@@ -152,11 +159,17 @@ func (r *Reader) Start(ctx context.Context, h Handler) error {
 		} else {
 			r.Stats.Accepted.Add(1)
 		}
-		if err := r.nf.SetVerdict(pkt.ID, nv); err != nil {
-			r.Stats.VerdictErrors.Add(1)
-			if ctx.Err() == nil {
-				r.log.Warn("NFQUEUE verdict failed", "queue", r.cfg.Num, "err", err)
-			}
+		// Batch verdicts: consecutive packets with the same verdict get one
+		// verdict message, sent as soon as no further packet is waiting on
+		// the socket (so nothing is held while the queue is idle) or the
+		// batch is full. A different verdict flushes the batch first.
+		if b.n > 0 && b.verdict != nv {
+			r.flush(ctx, &b)
+		}
+		b.verdict, b.last = nv, pkt.ID
+		b.n++
+		if b.n >= maxBatch || !r.moreWaiting(rc) {
+			r.flush(ctx, &b)
 		}
 		return 0
 	}
@@ -180,6 +193,51 @@ func (r *Reader) Start(ctx context.Context, h Handler) error {
 		return fmt.Errorf("bind NFQUEUE %d: %w", r.cfg.Num, hint(err))
 	}
 	return nil
+}
+
+// maxBatch bounds the packets one verdict message covers.
+const maxBatch = 32
+
+// batch is the run of packets with one verdict not yet sent.
+type batch struct {
+	verdict int
+	last    uint32
+	n       int
+}
+
+// flush sends the verdict for every packet of b (a batch verdict covers all
+// queued packets up to and including b.last, which are exactly b's: earlier
+// ones have their verdicts already).
+func (r *Reader) flush(ctx context.Context, b *batch) {
+	if b.n == 0 {
+		return
+	}
+	var err error
+	if b.n == 1 {
+		err = r.nf.SetVerdict(b.last, b.verdict)
+	} else {
+		err = r.nf.SetVerdictBatch(b.last, b.verdict)
+		r.Stats.Batches.Add(1)
+	}
+	b.n = 0
+	if err != nil {
+		r.Stats.VerdictErrors.Add(1)
+		if ctx.Err() == nil {
+			r.log.Warn("NFQUEUE verdict failed", "queue", r.cfg.Num, "err", err)
+		}
+	}
+}
+
+// moreWaiting reports whether another message is waiting on the queue's
+// socket (a poll with zero timeout; on error it says no, which flushes).
+func (r *Reader) moreWaiting(rc syscall.RawConn) bool {
+	more := false
+	rc.Control(func(fd uintptr) {
+		fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds[:], 0)
+		more = err == nil && n > 0 && fds[0].Revents&unix.POLLIN != 0
+	})
+	return more
 }
 
 // Close unbinds the queue and closes the socket; it waits for the reader
