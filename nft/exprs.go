@@ -1,7 +1,6 @@
 package nft
 
 import (
-	"encoding/binary"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -70,16 +69,21 @@ func matchPayload(base expr.PayloadBase, off uint32, value []byte) []expr.Any {
 	}
 }
 
-// matchCtStateNew matches ct state new.
-func matchCtStateNew() []expr.Any {
+// matchTCPSyn matches the first segment of a new TCP connection: SYN set,
+// ACK, RST and FIN clear (tcp flags & (fin|syn|rst|ack) == syn).
+//
+// It stands where the specification says "ct state new": for TCP it picks
+// the same connection attempts without needing conntrack, which would cost
+// every forwarded packet a lookup, and conntrack calls the first packet it
+// sees of an already established connection "new" too (after it was
+// switched on, or after its entry timed out), which would reset that
+// connection of a locked client.
+func matchTCPSyn() []expr.Any {
+	const fin, syn, rst, ack = 0x01, 0x02, 0x04, 0x10
 	return []expr.Any{
-		&expr.Ct{Register: reg1, Key: expr.CtKeySTATE},
-		&expr.Bitwise{
-			SourceRegister: reg1, DestRegister: reg1, Len: 4,
-			Mask: binary.NativeEndian.AppendUint32(nil, expr.CtStateBitNEW),
-			Xor:  make([]byte, 4),
-		},
-		&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: make([]byte, 4)},
+		&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},
+		&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 1, Mask: []byte{fin | syn | rst | ack}, Xor: []byte{0}},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{syn}},
 	}
 }
 

@@ -133,7 +133,7 @@ func TestIntegrationSetupCreatesTable(t *testing.T) {
 		"hook input priority filter - 1; policy accept;",
 		"@th,64,32 0x27000000 @th,104,8 0x80",
 		"@ih,0,32",
-		"ct state new",
+		"tcp flags syn / fin,syn,rst,ack",
 		"reject with tcp reset",
 		"elements = { 192.0.2.0/24 }",
 		`comment "drop-to-peers4: LAN to blocked IPv4 peer, drop [ftwall `,

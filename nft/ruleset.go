@@ -189,7 +189,7 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 			}
 			r := &ruleSpec{id: id, desc: fmt.Sprintf("new TCP of time-locked %s client to WAN, %s", fam, action)}
 			r.exprs = concat(fromLAN, toWAN, matchNFProto(v6), matchAddrInSet(v6, true, set.set),
-				matchL4Proto(unix.IPPROTO_TCP), matchCtStateNew(),
+				matchL4Proto(unix.IPPROTO_TCP), matchTCPSyn(),
 				[]expr.Any{&expr.Counter{}, verdict})
 			fwd.rules = append(fwd.rules, r)
 		}

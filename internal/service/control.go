@@ -85,42 +85,56 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 }
 
 // loadStore puts the storefile's peers into the kernel with their remaining
-// lifetime, in chunked batches.
+// lifetime, streaming them in bounded batches (a million peers must not need
+// a copy of the store).
 func (c *control) loadStore(ctx context.Context) error {
 	s := c.s
-	cfg := s.state.Load().cfg
+	st := s.state.Load()
+	timeout := st.cfg.Ruleset.PeerTimeout
 	now := s.now()
-	var v4, v6 []nft.Element
-	for _, p := range c.store.Peers() {
-		if !s.state.Load().settings.PeerCandidate(p.Addr) {
-			continue // allowlisted since, or otherwise no longer a candidate
+	const chunk = 20000
+	batch := map[string][]nft.Element{nft.SetPeers4: nil, nft.SetPeers6: nil}
+	total := 0
+	var loadErr error
+	flush := func(set string) {
+		if len(batch[set]) == 0 || loadErr != nil {
+			return
+		}
+		if err := s.fw.LoadElements(ctx, set, batch[set]); err != nil {
+			loadErr = fmt.Errorf("load storefile peers into %s: %w", set, err)
+		}
+		total += len(batch[set])
+		batch[set] = batch[set][:0]
+	}
+	start := time.Now()
+	c.store.Range(func(p store.Peer) bool {
+		if !st.settings.PeerCandidate(p.Addr) {
+			return true // allowlisted since, or otherwise no longer a candidate
 		}
 		e := nft.Element{Addr: p.Addr}
-		if t := cfg.Ruleset.PeerTimeout; t > 0 {
-			left := t - now.Sub(p.LastSeen)
+		if timeout > 0 {
+			left := timeout - now.Sub(p.LastSeen)
 			if left < time.Second {
-				continue
+				return true
 			}
 			e.Timeout = left.Truncate(time.Second)
 		}
-		if p.Addr.Is4() {
-			v4 = append(v4, e)
-		} else {
-			v6 = append(v6, e)
+		set := nft.SetPeers4
+		if p.Addr.Is6() {
+			set = nft.SetPeers6
 		}
-	}
-	start := time.Now()
-	if len(v4) > 0 {
-		if err := s.fw.LoadElements(ctx, nft.SetPeers4, v4); err != nil {
-			return fmt.Errorf("load storefile peers into %s: %w", nft.SetPeers4, err)
+		batch[set] = append(batch[set], e)
+		if len(batch[set]) >= chunk {
+			flush(set)
 		}
+		return loadErr == nil
+	})
+	flush(nft.SetPeers4)
+	flush(nft.SetPeers6)
+	if loadErr != nil {
+		return loadErr
 	}
-	if len(v6) > 0 {
-		if err := s.fw.LoadElements(ctx, nft.SetPeers6, v6); err != nil {
-			return fmt.Errorf("load storefile peers into %s: %w", nft.SetPeers6, err)
-		}
-	}
-	s.log.Info("storefile loaded", "file", c.store.Path(), "peers", len(v4)+len(v6), "took", time.Since(start).Round(time.Millisecond))
+	s.log.Info("storefile loaded", "file", c.store.Path(), "peers", total, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -146,3 +146,16 @@ func (s *Store) Save() error {
 	}
 	return err
 }
+
+// Range calls fn for every peer, in no particular order, until fn returns
+// false. It copies nothing (for loading a million peers into the kernel); the
+// store is locked meanwhile, so fn must not call the Store.
+func (s *Store) Range(fn func(Peer) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.peers {
+		if !fn(p) {
+			return
+		}
+	}
+}

@@ -435,3 +435,21 @@ func BenchmarkOpenSave1M(b *testing.B) {
 		}
 	}
 }
+
+func TestRange(t *testing.T) {
+	s, _, err := Open(filepath.Join(t.TempDir(), "peers"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range samplePeers() {
+		s.Put(p)
+	}
+	var got []Peer
+	s.Range(func(p Peer) bool { got = append(got, p); return true })
+	samePeers(t, sortPeers(got), s.Peers())
+	n := 0
+	s.Range(func(Peer) bool { n++; return false })
+	if n != 1 {
+		t.Errorf("Range went on after fn returned false: %d calls", n)
+	}
+}
