@@ -152,10 +152,14 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 
 	// b. FastTrack UDP ping from the LAN: type 0x27, bytes 1-3 zero, byte 5 0x80.
 	ping := &ruleSpec{id: RulePing, desc: "FastTrack UDP ping from LAN, to the inspector"}
-	ping.exprs = concat(fromLAN,
+	// Cheap comparisons come first and the interface-name set lookups last,
+	// here and below: every forwarded packet walks these rules, and most of
+	// them leave a rule at its first mismatch.
+	ping.exprs = concat(
 		matchL4Proto(unix.IPPROTO_UDP),
 		matchPayload(expr.PayloadBaseTransportHeader, 8, []byte{0x27, 0, 0, 0}),
 		matchPayload(expr.PayloadBaseTransportHeader, 13, []byte{0x80}),
+		fromLAN,
 		[]expr.Any{&expr.Counter{}, queue})
 	fwd.rules = append(fwd.rules, ping)
 
@@ -163,13 +167,14 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 	http := &ruleSpec{id: RuleHTTP, desc: "TCP from LAN starting GET/GIVE/HTTP, to the inspector"}
 	starts := b.constSet(nftables.TypeInteger, [][]byte{[]byte("GET "), []byte("GIVE"), []byte("HTTP")})
 	http.anon = append(http.anon, starts)
-	http.exprs = concat(fromLAN,
+	http.exprs = concat(
 		matchL4Proto(unix.IPPROTO_TCP),
 		[]expr.Any{
 			&expr.Payload{DestRegister: reg1, Base: payloadBaseInner, Offset: 0, Len: 4},
 			&expr.Lookup{SourceRegister: reg1, SetName: starts.set.Name, SetID: starts.set.ID},
-			&expr.Counter{}, queue,
-		})
+		},
+		fromLAN,
+		[]expr.Any{&expr.Counter{}, queue})
 	fwd.rules = append(fwd.rules, http)
 
 	// f. New TCP connections of time-locked clients towards the WAN. This
@@ -188,8 +193,8 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 				set, id, fam = locked6, RuleLock6, "IPv6"
 			}
 			r := &ruleSpec{id: id, desc: fmt.Sprintf("new TCP of time-locked %s client to WAN, %s", fam, action)}
-			r.exprs = concat(fromLAN, toWAN, matchNFProto(v6), matchAddrInSet(v6, true, set.set),
-				matchL4Proto(unix.IPPROTO_TCP), matchTCPSyn(),
+			r.exprs = concat(matchNFProto(v6), matchL4Proto(unix.IPPROTO_TCP), matchTCPSyn(),
+				matchAddrInSet(v6, true, set.set), fromLAN, toWAN,
 				[]expr.Any{&expr.Counter{}, verdict})
 			fwd.rules = append(fwd.rules, r)
 		}
@@ -202,7 +207,7 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 			set, id, fam = peers6, RuleToPeers6, "IPv6"
 		}
 		r := &ruleSpec{id: id, desc: fmt.Sprintf("LAN to blocked %s peer, drop", fam)}
-		r.exprs = concat(fromLAN, matchNFProto(v6), matchAddrInSet(v6, false, set.set),
+		r.exprs = concat(matchNFProto(v6), matchAddrInSet(v6, false, set.set), fromLAN,
 			[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop}})
 		fwd.rules = append(fwd.rules, r)
 	}
@@ -214,7 +219,7 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 			set, id, fam = peers6, RuleFromPeers6, "IPv6"
 		}
 		r := &ruleSpec{id: id, desc: fmt.Sprintf("WAN from blocked %s peer, drop", fam)}
-		r.exprs = concat(fromWAN, matchNFProto(v6), matchAddrInSet(v6, true, set.set),
+		r.exprs = concat(matchNFProto(v6), matchAddrInSet(v6, true, set.set), fromWAN,
 			[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop}})
 		fwd.rules = append(fwd.rules, r)
 	}

@@ -284,7 +284,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	var after map[string]float64
 	waitFor(t, 5*time.Second, "metrics moved", func() bool {
 		after = scrape()
-		return after["ftwall_peers_learned_total"]-before["ftwall_peers_learned_total"] >= 5
+		return after["ftwall_peers_learned_total"]-before["ftwall_peers_learned_total"] >= 5 && after["ftwall_clients_locked"] >= 1
 	})
 	for _, m := range []string{`ftwall_candidates_total{kind="ping"}`, `ftwall_spoofed_pongs_sent_total`, `ftwall_verdicts_total{verdict="drop"}`} {
 		if after[m]-before[m] < 5 {
