@@ -36,11 +36,10 @@ type control struct {
 	lapsed   []timelock.Client
 	counters map[string]events.Counter
 
-	// Counters read by Stats/metrics.
-	writeErrors   uint64
-	peersLearned  uint64
-	probesSent    uint64
-	lastWriteTime time.Duration
+	// Totals for the closing log line.
+	writeErrors  uint64
+	peersLearned uint64
+	probesSent   uint64
 }
 
 func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
@@ -307,8 +306,7 @@ func (c *control) write(ctx context.Context) {
 		if errors.Is(err, nft.ErrNoTable) && c.repairTable(ctx) {
 			err = c.s.fw.AddElements(ctx, set, elems)
 		}
-		c.lastWriteTime = time.Since(start)
-		c.s.observeWrite(set, len(elems), c.lastWriteTime, err)
+		c.s.observeWrite(set, len(elems), time.Since(start), err)
 		if err != nil {
 			c.writeErrors++
 			if ctx.Err() == nil || !errors.Is(err, context.Canceled) {
@@ -524,5 +522,3 @@ func (c *control) drain(ctx context.Context) {
 
 // shutdown writes the storefile one last time.
 func (c *control) shutdown(ctx context.Context) { c.saveStore() }
-
-func (c *control) close() {}

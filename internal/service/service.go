@@ -74,9 +74,6 @@ type Service struct {
 
 	ifRefresh chan struct{}
 	metrics   *metrics.Metrics // nil = off
-
-	// Owned by the control goroutine.
-	ctl *control
 }
 
 // Run runs `ftwall run` until ctx is cancelled (SIGINT/SIGTERM in the CLI).
@@ -218,8 +215,6 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.ctl = ctl
-	defer ctl.close()
 
 	// Readers: one per queue number.
 	readCtx, stopReading := context.WithCancel(ctx)
@@ -278,7 +273,9 @@ func (s *Service) Run(ctx context.Context) error {
 			s.log.Info("table removed on exit", "table", "inet "+nft.TableName)
 		}
 	}
-	s.log.Info("stopped", "candidates", s.totalCandidates(), "dropped", s.stats.Dropped.Load(), "pongs", s.stats.PongsSent.Load())
+	s.log.Info("stopped", "candidates", s.totalCandidates(), "dropped", s.stats.Dropped.Load(),
+		"pongs", s.stats.PongsSent.Load(), "peers_learned", ctl.peersLearned, "probes_sent", ctl.probesSent,
+		"set_write_errors", ctl.writeErrors, "evidence_lost", s.stats.LearnDropped.Load())
 	return runErr
 }
 
