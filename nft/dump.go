@@ -18,6 +18,7 @@ type rawElem struct {
 	intervalEnd bool
 	timeout     time.Duration // 0 when the kernel sent none
 	expires     time.Duration
+	comment     string
 }
 
 // parseElemMessage parses the payload of an NFT_MSG_NEWSETELEM message (after
@@ -66,6 +67,8 @@ func parseElem(b []byte) (rawElem, error) {
 				return fmt.Errorf("element flags: %w", err)
 			}
 			e.intervalEnd = f&unix.NFT_SET_ELEM_INTERVAL_END != 0
+		case unix.NFTA_SET_ELEM_USERDATA:
+			e.comment, _ = commentFromUserData(p)
 		case unix.NFTA_SET_ELEM_TIMEOUT:
 			ms, err := beUint64(p)
 			if err != nil {
@@ -102,7 +105,7 @@ func (k setKind) element(e rawElem) (Element, error) {
 		return Element{}, fmt.Errorf("set %s: element key of %d bytes, want %d", k.name, len(e.key), want)
 	}
 	a, _ := netip.AddrFromSlice(e.key)
-	return Element{Addr: a, Timeout: e.timeout, Expires: e.expires}, nil
+	return Element{Addr: a, Timeout: e.timeout, Expires: e.expires, Comment: e.comment}, nil
 }
 
 // dumpSet streams the elements of a set to fn (interval ends skipped) until

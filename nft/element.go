@@ -3,6 +3,7 @@ package nft
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -15,6 +16,10 @@ type Element struct {
 	// Expires is the remaining lifetime, filled in when elements are read;
 	// 0 for elements that never expire.
 	Expires time.Duration `json:"expires"`
+	// Comment is the element's comment (nft shows it); ftwall keeps a locked
+	// client's FastTrack port and network there, so that a restart can go on
+	// probing it. At most 253 bytes.
+	Comment string `json:"comment,omitempty"`
 }
 
 // setKind describes one of the table's sets.
@@ -89,7 +94,10 @@ func (k setKind) normalizeElements(elems []Element) ([]Element, error) {
 		if r := t % time.Millisecond; r != 0 {
 			t += time.Millisecond - r
 		}
-		ne := Element{Addr: a, Timeout: t}
+		if len(e.Comment) > maxCommentLen-1 || strings.IndexByte(e.Comment, 0) >= 0 {
+			return nil, fmt.Errorf("set %s: element %s: comment is longer than %d bytes or holds a NUL", k.name, a, maxCommentLen-1)
+		}
+		ne := Element{Addr: a, Timeout: t, Comment: e.Comment}
 		if i, ok := index[a]; ok {
 			out[i] = ne
 			continue

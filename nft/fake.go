@@ -35,6 +35,7 @@ var _ Firewall = (*Fake)(nil)
 type fakeElem struct {
 	timeout  time.Duration // the element's own timeout, 0 = the set's default
 	deadline time.Time     // zero = never expires
+	comment  string
 }
 
 // Call is one recorded call of a Fake method.
@@ -235,7 +236,7 @@ func (f *Fake) AddElements(ctx context.Context, set string, elems []Element) err
 		if t == 0 {
 			t = f.timeouts[set]
 		}
-		fe := fakeElem{timeout: e.Timeout}
+		fe := fakeElem{timeout: e.Timeout, comment: e.Comment}
 		if t > 0 {
 			fe.deadline = now.Add(t)
 		}
@@ -306,7 +307,7 @@ func (f *Fake) elements(set string) []Element {
 	now := f.now()
 	out := make([]Element, 0, len(f.elems[set]))
 	for a, e := range f.elems[set] {
-		el := Element{Addr: a, Timeout: e.timeout}
+		el := Element{Addr: a, Timeout: e.timeout, Comment: e.comment}
 		if !e.deadline.IsZero() {
 			el.Expires = e.deadline.Sub(now)
 			if el.Expires <= 0 {

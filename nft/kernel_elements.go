@@ -32,7 +32,7 @@ func keyElems(addrs []netip.Addr) []nftables.SetElement {
 func timeoutElems(elems []Element) []nftables.SetElement {
 	out := make([]nftables.SetElement, len(elems))
 	for i, e := range elems {
-		out[i] = nftables.SetElement{Key: e.Addr.AsSlice(), Timeout: e.Timeout}
+		out[i] = nftables.SetElement{Key: e.Addr.AsSlice(), Timeout: e.Timeout, Comment: e.Comment}
 	}
 	return out
 }

@@ -814,3 +814,31 @@ func TestIntegrationLoadElements(t *testing.T) {
 		t.Error("LoadElements into allow4 accepted")
 	}
 }
+
+func TestIntegrationElementComment(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	ctx := testCtx(t)
+	mustSetup(t, k, integrationConfig(), SetupOptions{})
+	a := netip.MustParseAddr("10.0.1.2")
+	if err := k.AddElements(ctx, SetLocked4, []Element{{Addr: a, Comment: "port=3456 net=KaZaA"}}); err != nil {
+		t.Fatal(err)
+	}
+	got := mustElements(t, k, SetLocked4)
+	if len(got) != 1 || got[0].Comment != "port=3456 net=KaZaA" {
+		t.Fatalf("elements %+v", got)
+	}
+	if out := ns.mustRun(t, "nft", "list", "set", "inet", "ftwall", SetLocked4); !strings.Contains(out, `comment "port=3456 net=KaZaA"`) {
+		t.Errorf("nft does not show the element comment:\n%s", out)
+	}
+	// A refresh with another comment replaces it.
+	if err := k.AddElements(ctx, SetLocked4, []Element{{Addr: a, Comment: "port=4000 net=fileshare"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustElements(t, k, SetLocked4); got[0].Comment != "port=4000 net=fileshare" {
+		t.Errorf("after refresh: %+v", got)
+	}
+	if err := k.AddElements(ctx, SetLocked4, []Element{{Addr: a, Comment: strings.Repeat("x", 300)}}); err == nil {
+		t.Error("a 300-byte comment was accepted")
+	}
+}

@@ -249,3 +249,20 @@ func (t *Tracker) NextEvent(now time.Time) time.Duration {
 	}
 	return max(wait, 0)
 }
+
+// SetProbeTarget records the FastTrack UDP port and network name of a
+// tracked client without touching its times, so that a client rebuilt by
+// Restore (whose kernel element carried them in its comment) is probed
+// again. It reports whether the client is tracked and port is not 0.
+func (t *Tracker) SetProbeTarget(addr netip.Addr, port uint16, network []byte) bool {
+	e, ok := t.clients[normalize(addr)]
+	if !ok || port == 0 {
+		return false
+	}
+	e.c.Port = port
+	if name := cleanNetwork(network); name != nil {
+		e.c.Network = string(name)
+	}
+	t.place(e)
+	return true
+}

@@ -529,3 +529,34 @@ func BenchmarkEvidence100k(b *testing.B) {
 		b.Fatal(fmt.Sprint("Len ", tr.Len()))
 	}
 }
+
+func TestSetProbeTargetMakesRestoredClientProbeable(t *testing.T) {
+	const lock = 120 * time.Second
+	tr := New(Config{TimeLock: lock})
+	now := time.Unix(1_000_000, 0)
+	a := netip.MustParseAddr("10.0.1.2")
+	tr.Restore(now, a, 100*time.Second) // last evidence 20s ago: probe due at +40s
+	if got := tr.Due(now.Add(time.Hour/2), nil); len(got) != 0 {
+		t.Fatalf("restored client without port probed: %+v", got)
+	}
+	if tr.SetProbeTarget(netip.MustParseAddr("10.0.1.9"), 1214, nil) {
+		t.Error("SetProbeTarget on an unknown client reported true")
+	}
+	if tr.SetProbeTarget(a, 0, nil) {
+		t.Error("SetProbeTarget with port 0 reported true")
+	}
+	if !tr.SetProbeTarget(a, 3456, []byte("fileshare")) {
+		t.Fatal("SetProbeTarget on a restored client reported false")
+	}
+	c, _ := tr.Get(a)
+	if c.LastEvidence != now.Add(-20*time.Second) || c.Port != 3456 || c.Network != "fileshare" {
+		t.Fatalf("client after SetProbeTarget: %+v", c)
+	}
+	if got := tr.Due(now.Add(39*time.Second), nil); len(got) != 0 {
+		t.Fatalf("probe before T/2: %+v", got)
+	}
+	got := tr.Due(now.Add(40*time.Second), nil)
+	if len(got) != 1 || got[0].Port != 3456 || got[0].Network != "fileshare" {
+		t.Fatalf("probe at T/2: %+v", got)
+	}
+}

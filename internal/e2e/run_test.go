@@ -384,7 +384,7 @@ func TestRunRestartAndFailOpen(t *testing.T) {
 	if !setHas(t, k, nft.SetPeers4, peer) || !setHas(t, k, nft.SetLocked4, l.ClientIP4) {
 		t.Fatal("restart lost the sets' elements")
 	}
-	if !strings.Contains(p2.out.String(), "time-locks restored") {
+	if !strings.Contains(p2.out.String(), "time-locks restored") || !strings.Contains(p2.out.String(), "probeable=1") {
 		t.Errorf("restart did not restore the time-lock state:\n%s", p2.out.String())
 	}
 

@@ -143,7 +143,7 @@ func (c *control) restoreLocks(ctx context.Context) error {
 		return nil
 	}
 	now := c.s.now()
-	n := 0
+	n, probeable := 0, 0
 	for _, set := range []string{nft.SetLocked4, nft.SetLocked6} {
 		elems, err := c.s.fw.Elements(ctx, set)
 		if err != nil {
@@ -151,11 +151,15 @@ func (c *control) restoreLocks(ctx context.Context) error {
 		}
 		for _, e := range elems {
 			c.tracker.Restore(now, e.Addr, e.Expires)
+			if port, network, ok := parseLockComment(e.Comment); ok {
+				c.tracker.SetProbeTarget(e.Addr, port, []byte(network))
+				probeable++
+			}
 			n++
 		}
 	}
 	if n > 0 {
-		c.s.log.Info("time-locks restored from the kernel", "clients", n)
+		c.s.log.Info("time-locks restored from the kernel", "clients", n, "probeable", probeable)
 	}
 	return nil
 }
@@ -282,7 +286,7 @@ func (c *control) apply(ctx context.Context) {
 			if cl.Addr.Is6() {
 				set = nft.SetLocked6
 			}
-			c.add[set] = append(c.add[set], nft.Element{Addr: cl.Addr})
+			c.add[set] = append(c.add[set], nft.Element{Addr: cl.Addr, Comment: lockComment(cl.Port, []byte(cl.Network))})
 		}
 		if c.cdir != nil {
 			if _, err := c.cdir.Put(clientdir.FromClient(cl)); err != nil {

@@ -112,7 +112,12 @@ func baseConfig() Config {
 
 func start(t *testing.T, cfg Config) *harness {
 	t.Helper()
-	h := &harness{fw: nft.NewFake(), snd: &fakeSender{}, q: &fakeQueue{in: make(chan queue.Packet), verdicts: make(chan queue.Verdict)},
+	return startWith(t, cfg, nft.NewFake())
+}
+
+func startWith(t *testing.T, cfg Config, fw *nft.Fake) *harness {
+	t.Helper()
+	h := &harness{fw: fw, snd: &fakeSender{}, q: &fakeQueue{in: make(chan queue.Packet), verdicts: make(chan queue.Verdict)},
 		done: make(chan error, 1), hup: make(chan os.Signal, 1), logs: &lockedWriter{}}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := New(cfg, log, Deps{
@@ -328,4 +333,42 @@ func TestTableRemovedIsRecreated(t *testing.T) {
 	if !bytes.Contains(h.syncLogs(), []byte("re-created")) {
 		t.Error("re-creating the table was not logged")
 	}
+}
+
+// After a restart, a locked client whose element carries its port in the
+// comment is probed again; the lock element written carries the comment.
+func TestRestartKeepsProbingFromElementComment(t *testing.T) {
+	cfg := baseConfig()
+	fw := nft.NewFake()
+	ctx := context.Background()
+	if _, err := fw.Setup(ctx, cfg.Ruleset, nft.SetupOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.AddElements(ctx, nft.SetLocked4, []nft.Element{{Addr: client.Addr(), Comment: "port=4321 net=fileshare"}}); err != nil {
+		t.Fatal(err)
+	}
+	h := startWith(t, cfg, fw)
+	eventually(t, "probe to the restored client", func() bool {
+		for _, s := range h.snd.all() {
+			if s.to == netip.MustParseAddrPort("10.0.1.2:4321") && bytes.Equal(s.payload, inspect.AppendPing(nil, "fileshare")) {
+				return true
+			}
+		}
+		return false
+	})
+	if !bytes.Contains(h.syncLogs(), []byte("probeable=1")) {
+		t.Error("restore did not report the probeable client")
+	}
+	// New evidence writes the element with the client's port.
+	other := netip.MustParseAddrPort("10.0.1.3:5555")
+	h.q.send(t, queue.HookForward, ifLAN, inspecttest.UDP(other, peer, inspecttest.Ping("Grokster")))
+	eventually(t, "lock element with comment", func() bool {
+		elems, _ := h.fw.Elements(ctx, nft.SetLocked4)
+		for _, e := range elems {
+			if e.Addr == other.Addr() && e.Comment == "port=5555 net=Grokster" {
+				return true
+			}
+		}
+		return false
+	})
 }
