@@ -2,6 +2,7 @@ package nft
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -58,49 +59,19 @@ func (k *Kernel) AddElements(ctx context.Context, set string, elems []Element) e
 		return err
 	}
 	elems, err = kind.normalizeElements(elems)
-	if err != nil {
+	if err != nil || len(elems) == 0 {
 		return err
-	}
-	if len(elems) == 0 {
-		return nil
 	}
 	k.writeM.Lock()
 	defer k.writeM.Unlock()
-	if err := k.check(ctx); err != nil {
-		return err
-	}
-	msgs := 3 * ((len(elems) + maxElemsPerMessage - 1) / maxElemsPerMessage)
-	sndbuf, rcvbuf := batchBuffers(3*len(elems), msgs)
-	c, done, err := k.elementConn(ctx, sndbuf, rcvbuf)
-	if err != nil {
-		return kernelError("connect to nftables", noNftables(err))
-	}
-	ok := false
-	defer func() { done(ok) }()
-	s := elemSet(set)
-	var addErr error
-	chunks(len(elems), func(lo, hi int) {
+	return k.writeBatch(ctx, "add", set, len(elems), 3, func(c *conn, s *nftables.Set, lo, hi int) error {
 		add := timeoutElems(elems[lo:hi])
 		keys := make([]nftables.SetElement, len(add))
 		for i := range add {
 			keys[i] = nftables.SetElement{Key: add[i].Key}
 		}
-		for _, err := range []error{c.SetAddElements(s, add), c.SetDeleteElements(s, keys), c.SetAddElements(s, add)} {
-			if err != nil && addErr == nil {
-				addErr = err
-			}
-		}
+		return errors.Join(c.SetAddElements(s, add), c.SetDeleteElements(s, keys), c.SetAddElements(s, add))
 	})
-	if addErr != nil {
-		return fmt.Errorf("encode elements for set %s: %w", set, addErr)
-	}
-	start := time.Now()
-	if err := c.Flush(); err != nil {
-		return k.elementWriteError(ctx, "add", set, len(elems), err)
-	}
-	ok = true
-	k.log.Debug("set elements added", "set", set, "count", len(elems), "took", time.Since(start))
-	return nil
 }
 
 // DeleteElements removes addrs from set in one atomic batch. Each chunk is
@@ -112,19 +83,27 @@ func (k *Kernel) DeleteElements(ctx context.Context, set string, addrs []netip.A
 		return err
 	}
 	addrs, err = kind.normalizeAddrs(addrs)
-	if err != nil {
+	if err != nil || len(addrs) == 0 {
 		return err
-	}
-	if len(addrs) == 0 {
-		return nil
 	}
 	k.writeM.Lock()
 	defer k.writeM.Unlock()
+	return k.writeBatch(ctx, "delete", set, len(addrs), 2, func(c *conn, s *nftables.Set, lo, hi int) error {
+		keys := keyElems(addrs[lo:hi])
+		return errors.Join(c.SetAddElements(s, keys), c.SetDeleteElements(s, keys))
+	})
+}
+
+// writeBatch sends one atomic batch for n elements of set: encode puts the
+// messages for elements [lo, hi) of each chunk (opsPerElem element
+// operations per element) on c. k.writeM is held.
+func (k *Kernel) writeBatch(ctx context.Context, op, set string, n, opsPerElem int,
+	encode func(c *conn, s *nftables.Set, lo, hi int) error) error {
 	if err := k.check(ctx); err != nil {
 		return err
 	}
-	msgs := 2 * ((len(addrs) + maxElemsPerMessage - 1) / maxElemsPerMessage)
-	sndbuf, rcvbuf := batchBuffers(2*len(addrs), msgs)
+	msgs := opsPerElem * ((n + maxElemsPerMessage - 1) / maxElemsPerMessage)
+	sndbuf, rcvbuf := batchBuffers(opsPerElem*n, msgs)
 	c, done, err := k.elementConn(ctx, sndbuf, rcvbuf)
 	if err != nil {
 		return kernelError("connect to nftables", noNftables(err))
@@ -133,22 +112,20 @@ func (k *Kernel) DeleteElements(ctx context.Context, set string, addrs []netip.A
 	defer func() { done(ok) }()
 	s := elemSet(set)
 	var encErr error
-	chunks(len(addrs), func(lo, hi int) {
-		keys := keyElems(addrs[lo:hi])
-		for _, err := range []error{c.SetAddElements(s, keys), c.SetDeleteElements(s, keys)} {
-			if err != nil && encErr == nil {
-				encErr = err
-			}
+	chunks(n, func(lo, hi int) {
+		if encErr == nil {
+			encErr = encode(c, s, lo, hi)
 		}
 	})
 	if encErr != nil {
 		return fmt.Errorf("encode elements for set %s: %w", set, encErr)
 	}
+	start := time.Now()
 	if err := c.Flush(); err != nil {
-		return k.elementWriteError(ctx, "delete", set, len(addrs), err)
+		return k.elementWriteError(ctx, op, set, n, err)
 	}
 	ok = true
-	k.log.Debug("set elements deleted", "set", set, "count", len(addrs))
+	k.log.Debug("set elements written", "op", op, "set", set, "count", n, "took", time.Since(start))
 	return nil
 }
 
@@ -239,38 +216,16 @@ func (k *Kernel) LoadElements(ctx context.Context, set string, elems []Element) 
 	k.writeM.Lock()
 	defer k.writeM.Unlock()
 	for lo := 0; lo < len(elems); lo += loadBatch {
-		if err := k.check(ctx); err != nil {
-			return err
-		}
 		batch, err := kind.normalizeElements(elems[lo:min(lo+loadBatch, len(elems))])
 		if err != nil {
 			return err
 		}
-		msgs := (len(batch) + maxElemsPerMessage - 1) / maxElemsPerMessage
-		sndbuf, rcvbuf := batchBuffers(len(batch), msgs)
-		c, done, err := k.elementConn(ctx, sndbuf, rcvbuf)
-		if err != nil {
-			return kernelError("connect to nftables", noNftables(err))
-		}
-		s := elemSet(set)
-		var encErr error
-		chunks(len(batch), func(lo, hi int) {
-			if err := c.SetAddElements(s, timeoutElems(batch[lo:hi])); err != nil && encErr == nil {
-				encErr = err
-			}
+		err = k.writeBatch(ctx, "load", set, len(batch), 1, func(c *conn, s *nftables.Set, lo, hi int) error {
+			return c.SetAddElements(s, timeoutElems(batch[lo:hi]))
 		})
-		if encErr == nil {
-			if err := c.Flush(); err != nil {
-				encErr = k.elementWriteError(ctx, "load", set, len(batch), err)
-			}
-		} else {
-			encErr = fmt.Errorf("encode elements for set %s: %w", set, encErr)
-		}
-		done(encErr == nil)
-		if encErr != nil {
-			return fmt.Errorf("after %d of %d elements: %w", lo, len(elems), encErr)
+		if err != nil {
+			return fmt.Errorf("after %d of %d elements: %w", lo, len(elems), err)
 		}
 	}
-	k.log.Debug("set elements loaded", "set", set, "count", len(elems))
 	return nil
 }
