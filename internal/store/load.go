@@ -16,33 +16,42 @@ import (
 // files that cannot be read at all (permissions, a directory, an unsupported
 // format version). Peers are returned in file order, duplicates included.
 func Load(path string) ([]Peer, []LineError, error) {
+	var peers []Peer
+	lineErrs, err := loadEach(path, func(hint int) { peers = make([]Peer, 0, hint) }, func(p Peer) { peers = append(peers, p) })
+	return peers, lineErrs, err
+}
+
+// loadEach reads a storefile like Load and hands each peer to emit without
+// collecting them (a million peers need no intermediate slice); sized is
+// called first with the expected number of peers.
+func loadEach(path string, sized func(hint int), emit func(Peer)) ([]LineError, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: open peer file: %w", err)
+		return nil, fmt.Errorf("store: open peer file: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: %w", err)
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("store: %s is not a regular file", path)
+		return nil, fmt.Errorf("store: %s is not a regular file", path)
 	}
-	peers, lineErrs, err := parse(f, fi.ModTime(), int(fi.Size()/48))
+	sized(min(max(int(fi.Size()/48), 16), 4<<20))
+	lineErrs, err := parseEach(f, fi.ModTime(), emit)
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: read %s: %w", path, err)
+		return nil, fmt.Errorf("store: read %s: %w", path, err)
 	}
-	return peers, lineErrs, nil
+	return lineErrs, nil
 }
 
-// parse reads storefile lines from r; legacySeen is the last-seen time of
-// ftwall 1.x lines, sizeHint the expected number of peers.
-func parse(r io.Reader, legacySeen time.Time, sizeHint int) ([]Peer, []LineError, error) {
+// parseEach reads storefile lines from r and hands each peer to emit;
+// legacySeen is the last-seen time of ftwall 1.x lines.
+func parseEach(r io.Reader, legacySeen time.Time, emit func(Peer)) ([]LineError, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	peers := make([]Peer, 0, min(max(sizeHint, 16), 4<<20))
 	var lineErrs []LineError
 	intern := make(map[string]string)
 	for n := 1; ; n++ {
@@ -56,28 +65,28 @@ func parse(r io.Reader, legacySeen time.Time, sizeHint int) ([]Peer, []LineError
 				break
 			}
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			continue
 		}
 		if err != nil && err != io.EOF {
-			return nil, nil, err
+			return nil, err
 		}
 		p, ok, lerr := parseOne(line, legacySeen, intern)
 		var hdr *headerError
 		switch {
 		case errors.As(lerr, &hdr):
-			return nil, nil, fmt.Errorf("line %d: %w", n, hdr.err)
+			return nil, fmt.Errorf("line %d: %w", n, hdr.err)
 		case lerr != nil:
 			lineErrs = append(lineErrs, LineError{Line: n, Text: lineText(bytes.TrimSpace(line)), Err: lerr})
 		case ok:
-			peers = append(peers, p)
+			emit(p)
 		}
 		if err == io.EOF {
 			break
 		}
 	}
-	return peers, lineErrs, nil
+	return lineErrs, nil
 }
 
 // headerError is an unsupported format header: the whole file is refused.

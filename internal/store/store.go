@@ -9,6 +9,11 @@ import (
 
 // Store is the in-memory peer set behind a storefile. Peers are keyed by
 // address; the newest LastSeen wins. All methods are safe for concurrent use.
+//
+// A million peers must fit in little memory, so each is kept as a compact
+// slot (last seen in whole seconds, as the file keeps it; the reason as an
+// index into a table of distinct reasons) and turned back into a Peer when
+// read.
 type Store struct {
 	path   string
 	maxAge time.Duration
@@ -17,9 +22,35 @@ type Store struct {
 
 	saveMu sync.Mutex // serializes Save
 
-	mu    sync.Mutex
-	peers map[netip.Addr]Peer
-	dirty bool
+	mu        sync.Mutex
+	peers     map[netip.Addr]slot
+	reasons   []string          // reason index → text; 0 is ""
+	reasonIdx map[string]uint16 // text → index
+	dirty     bool
+}
+
+// slot is one peer in memory.
+type slot struct {
+	seen   int64 // Unix seconds
+	port   uint16
+	reason uint16
+}
+
+// maxReasons bounds the reason table; further distinct reasons are kept as "".
+const maxReasons = 1 << 16
+
+func (s *Store) slotOf(p Peer) slot {
+	i, ok := s.reasonIdx[p.Reason]
+	if !ok && len(s.reasons) < maxReasons {
+		i = uint16(len(s.reasons))
+		s.reasons = append(s.reasons, p.Reason)
+		s.reasonIdx[p.Reason] = i
+	}
+	return slot{seen: p.LastSeen.Unix(), port: p.Port, reason: i}
+}
+
+func (s *Store) peerOf(a netip.Addr, sl slot) Peer {
+	return Peer{Addr: a, Port: sl.port, LastSeen: time.Unix(sl.seen, 0).UTC(), Reason: s.reasons[sl.reason]}
 }
 
 // Open loads the storefile at path (a missing file is an empty store) and
@@ -32,19 +63,24 @@ func Open(path string, maxAge time.Duration) (*Store, []LineError, error) {
 }
 
 func open(path string, maxAge time.Duration, fsys fileSystem, now func() time.Time) (*Store, []LineError, error) {
-	peers, lineErrs, err := Load(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	removeTemps(path)
-	s := &Store{path: path, maxAge: max(maxAge, 0), fs: fsys, now: now, peers: make(map[netip.Addr]Peer, len(peers))}
-	for _, p := range peers {
+	s := &Store{path: path, maxAge: max(maxAge, 0), fs: fsys, now: now,
+		reasons: []string{""}, reasonIdx: map[string]uint16{"": 0}}
+	read := 0
+	lineErrs, err := loadEach(path, func(hint int) { s.peers = make(map[netip.Addr]slot, hint) }, func(p Peer) {
+		read++
 		s.put(p)
 		if p.Reason == LegacyReason {
 			s.dirty = true // convert a 1.x file at the next save
 		}
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	if s.expire(now()) || len(s.peers) != len(peers) {
+	if s.peers == nil {
+		s.peers = make(map[netip.Addr]slot)
+	}
+	removeTemps(path)
+	if s.expire(now()) || len(s.peers) != read {
 		s.dirty = true
 	}
 	return s, lineErrs, nil
@@ -68,12 +104,16 @@ func (s *Store) Put(p Peer) bool {
 }
 
 func (s *Store) put(p Peer) bool {
-	p.Addr = p.Addr.Unmap()
-	old, ok := s.peers[p.Addr]
-	if ok && (old.LastSeen.After(p.LastSeen) || old == p) {
+	a := p.Addr.Unmap()
+	if !a.IsValid() {
 		return false
 	}
-	s.peers[p.Addr] = p
+	sl := s.slotOf(p)
+	old, ok := s.peers[a]
+	if ok && (old.seen > sl.seen || old == sl) {
+		return false
+	}
+	s.peers[a] = sl
 	return true
 }
 
@@ -83,10 +123,10 @@ func (s *Store) expire(now time.Time) bool {
 	if s.maxAge == 0 {
 		return false
 	}
-	cutoff := now.Add(-s.maxAge)
+	cutoff := now.Add(-s.maxAge).Unix()
 	n := len(s.peers)
-	for a, p := range s.peers {
-		if p.LastSeen.Before(cutoff) {
+	for a, sl := range s.peers {
+		if sl.seen < cutoff {
 			delete(s.peers, a)
 		}
 	}
@@ -104,8 +144,8 @@ func (s *Store) Len() int {
 func (s *Store) Peers() []Peer {
 	s.mu.Lock()
 	out := make([]Peer, 0, len(s.peers))
-	for _, p := range s.peers {
-		out = append(out, p)
+	for a, sl := range s.peers {
+		out = append(out, s.peerOf(a, sl))
 	}
 	s.mu.Unlock()
 	slices.SortFunc(out, func(a, b Peer) int { return a.Addr.Compare(b.Addr) })
@@ -153,8 +193,8 @@ func (s *Store) Save() error {
 func (s *Store) Range(fn func(Peer) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, p := range s.peers {
-		if !fn(p) {
+	for a, sl := range s.peers {
+		if !fn(s.peerOf(a, sl)) {
 			return
 		}
 	}
