@@ -22,7 +22,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "ftwall")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ftwall/ftwall/cmd/ftwall").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "github.com/ftwall/ftwall/cmd/ftwall").CombinedOutput(); err != nil {
 		t.Fatalf("build ftwall: %v\n%s", err, out)
 	}
 	unit, err := os.ReadFile("ftwall.service")
@@ -52,7 +52,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 // TestUnitCheckCommandAcceptsExampleConfig: the unit's ExecStartPre
 // (`ftwall setup --check`) passes on the shipped example configuration.
 func TestUnitCheckCommandAcceptsExampleConfig(t *testing.T) {
-	out, err := exec.Command("go", "run", "github.com/ftwall/ftwall/cmd/ftwall", "--config", "ftwall.yaml", "setup", "--check").CombinedOutput()
+	out, err := exec.Command("go", "run", "-buildvcs=false", "github.com/ftwall/ftwall/cmd/ftwall", "--config", "ftwall.yaml", "setup", "--check").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ftwall --config contrib/ftwall.yaml setup --check: %v\n%s", err, out)
 	}

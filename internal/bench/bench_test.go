@@ -30,7 +30,7 @@ func TestQuickRunEndToEnd(t *testing.T) {
 	bins := map[string]string{}
 	for _, name := range []string{"ftwall", "ftsim", "ftwbench"} {
 		bins[name] = filepath.Join(dir, name)
-		out, err := exec.Command("go", "build", "-o", bins[name], "github.com/ftwall/ftwall/cmd/"+name).CombinedOutput()
+		out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bins[name], "github.com/ftwall/ftwall/cmd/"+name).CombinedOutput()
 		if err != nil {
 			t.Fatalf("go build ./cmd/%s: %v\n%s", name, err, out)
 		}

@@ -20,7 +20,7 @@ func buildFtwall(t *testing.T) string {
 	t.Helper()
 	lab.RequireRoot(t)
 	bin := filepath.Join(t.TempDir(), "ftwall")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/ftwall/ftwall/cmd/ftwall").CombinedOutput()
+	out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "github.com/ftwall/ftwall/cmd/ftwall").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build ./cmd/ftwall: %v\n%s", err, out)
 	}

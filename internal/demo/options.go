@@ -60,13 +60,6 @@ func (o Options) check() (Options, error) {
 	if lab.PrefixFrom(o.LabPrefix) != o.LabPrefix {
 		return o, fmt.Errorf("lab prefix %q: want 1 to 24 lower-case letters or digits", o.LabPrefix)
 	}
-	geteuid := o.geteuid
-	if geteuid == nil {
-		geteuid = os.Geteuid
-	}
-	if geteuid() != 0 {
-		return o, ErrNotRoot
-	}
 	if o.FtwallPath == "" {
 		return o, errors.New("no ftwall binary given: build it with `make build` and pass --ftwall bin/ftwall")
 	}
@@ -88,6 +81,14 @@ func (o Options) check() (Options, error) {
 		if _, err := exec.LookPath(p); err != nil {
 			return o, fmt.Errorf("the demo needs the %s program (Debian: apt-get install iproute2 nftables): %w", p, err)
 		}
+	}
+	// Root last: a missing binary or program is reported to anyone.
+	geteuid := o.geteuid
+	if geteuid == nil {
+		geteuid = os.Geteuid
+	}
+	if geteuid() != 0 {
+		return o, ErrNotRoot
 	}
 	return o, nil
 }

@@ -34,7 +34,7 @@ func ftwallBinary(t *testing.T) string {
 			return
 		}
 		binaries.path = filepath.Join(dir, "ftwall")
-		out, err := exec.Command("go", "build", "-o", binaries.path, "github.com/ftwall/ftwall/cmd/ftwall").CombinedOutput()
+		out, err := exec.Command("go", "build", "-buildvcs=false", "-o", binaries.path, "github.com/ftwall/ftwall/cmd/ftwall").CombinedOutput()
 		if err != nil {
 			binaries.err = fmt.Errorf("go build ./cmd/ftwall: %v: %s", err, out)
 		}
