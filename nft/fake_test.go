@@ -166,8 +166,9 @@ func TestFakeStatusCallsAndFailures(t *testing.T) {
 	if st.DroppedToPeers != (CounterValue{4, 260}) || st.Queued.Packets != 7 {
 		t.Errorf("sums %+v %+v", st.DroppedToPeers, st.Queued)
 	}
-	// No --allow: no allowlist rules; 8 forward rules and the pong rule.
-	if len(st.Counters) != 9 || st.Counters[len(st.Counters)-1].Rule != RulePong {
+	// No --allow: no allowlist rules; 3 forward rules, 6 from_lan rules and
+	// the pong rule.
+	if len(st.Counters) != 10 || st.Counters[len(st.Counters)-1].Rule != RulePong {
 		t.Errorf("counters %+v", st.Counters)
 	}
 

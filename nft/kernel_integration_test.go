@@ -487,8 +487,8 @@ func TestIntegrationStatus(t *testing.T) {
 	for _, c := range st.Counters {
 		rules = append(rules, c.Rule)
 	}
-	wantRules := []string{RuleAllowSrc4, RuleAllowDst4, RuleAllowSrc6, RuleAllowDst6, RulePing, RuleHTTP,
-		RuleLock4, RuleLock6, RuleToPeers4, RuleToPeers6, RuleFromPeers4, RuleFromPeers6, RulePong}
+	wantRules := []string{RuleAllowSrc4, RuleAllowDst4, RuleAllowSrc6, RuleAllowDst6, RuleFromLAN, RuleFromPeers4, RuleFromPeers6,
+		RulePing, RuleHTTP, RuleLock4, RuleLock6, RuleToPeers4, RuleToPeers6, RulePong}
 	if !reflect.DeepEqual(rules, wantRules) {
 		t.Errorf("counters of rules %v, want %v", rules, wantRules)
 	}

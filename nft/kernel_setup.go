@@ -225,10 +225,13 @@ func (p *plan) apply(c *nftables.Conn) error {
 			return err
 		}
 	}
+	// Every chain first: the forward chain's goto needs its target.
 	for _, ch := range rs.chains {
 		if got := st.chain(ch.chain.Name); got == nil || !sameChainDefinition(ch.chain, got) {
 			c.AddChain(ch.chain)
 		}
+	}
+	for _, ch := range rs.chains {
 		for _, r := range ch.rules {
 			for _, a := range r.anon {
 				if err := c.AddSet(a.set, a.elems); err != nil {

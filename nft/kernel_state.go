@@ -75,10 +75,12 @@ func chainRank(name string) int {
 	switch name {
 	case ChainForward:
 		return 0
-	case ChainInput:
+	case ChainFromLAN:
 		return 1
+	case ChainInput:
+		return 2
 	}
-	return 2
+	return 3
 }
 
 func (st *state) chain(name string) *nftables.Chain {
@@ -112,6 +114,9 @@ func sameTimeout(want, got time.Duration) bool {
 
 // sameChainDefinition compares hook, priority, type and policy.
 func sameChainDefinition(want, got *nftables.Chain) bool {
+	if want.Hooknum == nil { // a regular chain
+		return got.Hooknum == nil
+	}
 	if got.Hooknum == nil || got.Priority == nil || got.Policy == nil {
 		return false
 	}

@@ -32,6 +32,10 @@ const (
 	// ChainInput is on the input hook; it exists only while the time-lock is
 	// on (Config.TimeLock > 0).
 	ChainInput = "input"
+	// ChainFromLAN is a regular chain: the forward chain sends every packet
+	// that arrives on a LAN interface there (goto), so the LAN rules need no
+	// interface match of their own and WAN packets never walk them.
+	ChainFromLAN = "from_lan"
 )
 
 // ChainPriority is the priority of both base chains: just before the usual
@@ -45,6 +49,7 @@ const (
 	RuleAllowDst4  = "allow-dst4"
 	RuleAllowSrc6  = "allow-src6"
 	RuleAllowDst6  = "allow-dst6"
+	RuleFromLAN    = "from-lan"
 	RulePing       = "queue-ping"
 	RuleHTTP       = "queue-http"
 	RuleToPeers4   = "drop-to-peers4"

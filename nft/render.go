@@ -28,8 +28,12 @@ func (rs *ruleset) render(withFingerprint bool) string {
 	}
 	for _, c := range rs.chains {
 		ch := c.chain
-		fmt.Fprintf(&w, "chain %s type %s hook %s priority %d policy %s\n",
-			ch.Name, ch.Type, hookName(ch.Hooknum), *ch.Priority, policyName(ch.Policy))
+		if ch.Hooknum == nil {
+			fmt.Fprintf(&w, "chain %s (regular)\n", ch.Name)
+		} else {
+			fmt.Fprintf(&w, "chain %s type %s hook %s priority %d policy %s\n",
+				ch.Name, ch.Type, hookName(ch.Hooknum), *ch.Priority, policyName(ch.Policy))
+		}
 		for _, r := range c.rules {
 			if withFingerprint {
 				fmt.Fprintf(&w, "  rule comment %q\n", r.comment(rs.fingerprint).String())
@@ -199,6 +203,12 @@ func renderExpr(e expr.Any) string {
 		return "counter"
 	case *expr.Verdict:
 		v := map[expr.VerdictKind]string{expr.VerdictReturn: "return", expr.VerdictDrop: "drop", expr.VerdictAccept: "accept"}[e.Kind]
+		switch e.Kind {
+		case expr.VerdictGoto:
+			v = "goto " + e.Chain
+		case expr.VerdictJump:
+			v = "jump " + e.Chain
+		}
 		if v == "" {
 			v = fmt.Sprintf("kind %d", e.Kind)
 		}

@@ -119,7 +119,12 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityRef(ChainPriority),
 		Policy: policyRef(nftables.ChainPolicyAccept),
 	}}
-	rs.chains = append(rs.chains, fwd)
+	// The LAN rules live in a regular chain that the forward chain jumps to
+	// (goto) for packets from a LAN interface: one interface lookup per
+	// packet instead of one per rule. (Setup creates every chain before the
+	// first rule, so the goto target exists.)
+	lan := &chainSpec{chain: &nftables.Chain{Name: ChainFromLAN, Table: b.table}}
+	rs.chains = append(rs.chains, fwd, lan)
 
 	// a. Allowlisted addresses leave ftwall's chain untouched. A family
 	// without allowlisted prefixes gets no such rules: every forwarded packet
@@ -150,6 +155,15 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 		}
 	}
 
+	// Everything from a LAN interface continues in from_lan (b, c, f, d);
+	// the rest meets e below.
+	fwd.rules = append(fwd.rules, &ruleSpec{
+		id:   RuleFromLAN,
+		desc: "from a LAN interface, to chain " + ChainFromLAN,
+		exprs: concat(fromLAN,
+			[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictGoto, Chain: ChainFromLAN}}),
+	})
+
 	// b. FastTrack UDP ping from the LAN: type 0x27, bytes 1-3 zero, byte 5 0x80.
 	ping := &ruleSpec{id: RulePing, desc: "FastTrack UDP ping from LAN, to the inspector"}
 	// Cheap comparisons come first and the interface-name set lookups last,
@@ -159,9 +173,8 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 		matchL4Proto(unix.IPPROTO_UDP),
 		matchPayload(expr.PayloadBaseTransportHeader, 8, []byte{0x27, 0, 0, 0}),
 		matchPayload(expr.PayloadBaseTransportHeader, 13, []byte{0x80}),
-		fromLAN,
 		[]expr.Any{&expr.Counter{}, queue})
-	fwd.rules = append(fwd.rules, ping)
+	lan.rules = append(lan.rules, ping)
 
 	// c. TCP from the LAN whose payload starts with "GET ", "GIVE" or "HTTP".
 	http := &ruleSpec{id: RuleHTTP, desc: "TCP from LAN starting GET/GIVE/HTTP, to the inspector"}
@@ -173,9 +186,8 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 			&expr.Payload{DestRegister: reg1, Base: payloadBaseInner, Offset: 0, Len: 4},
 			&expr.Lookup{SourceRegister: reg1, SetName: starts.set.Name, SetID: starts.set.ID},
 		},
-		fromLAN,
 		[]expr.Any{&expr.Counter{}, queue})
-	fwd.rules = append(fwd.rules, http)
+	lan.rules = append(lan.rules, http)
 
 	// f. New TCP connections of time-locked clients towards the WAN. This
 	// rule stands before the peer drops (d, e) so that a locked client's
@@ -194,9 +206,9 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 			}
 			r := &ruleSpec{id: id, desc: fmt.Sprintf("new TCP of time-locked %s client to WAN, %s", fam, action)}
 			r.exprs = concat(matchNFProto(v6), matchL4Proto(unix.IPPROTO_TCP), matchTCPSyn(),
-				matchAddrInSet(v6, true, set.set), fromLAN, toWAN,
+				matchAddrInSet(v6, true, set.set), toWAN,
 				[]expr.Any{&expr.Counter{}, verdict})
-			fwd.rules = append(fwd.rules, r)
+			lan.rules = append(lan.rules, r)
 		}
 	}
 
@@ -207,9 +219,9 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 			set, id, fam = peers6, RuleToPeers6, "IPv6"
 		}
 		r := &ruleSpec{id: id, desc: fmt.Sprintf("LAN to blocked %s peer, drop", fam)}
-		r.exprs = concat(matchNFProto(v6), matchAddrInSet(v6, false, set.set), fromLAN,
+		r.exprs = concat(matchNFProto(v6), matchAddrInSet(v6, false, set.set),
 			[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop}})
-		fwd.rules = append(fwd.rules, r)
+		lan.rules = append(lan.rules, r)
 	}
 
 	// e. WAN from a blocked peer.

@@ -97,19 +97,32 @@ func TestRulesetRuleOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fwd, in []string
+	var fwd, lan, in []string
 	for _, r := range rs.chain(ChainForward).rules {
 		fwd = append(fwd, r.id)
+	}
+	for _, r := range rs.chain(ChainFromLAN).rules {
+		lan = append(lan, r.id)
 	}
 	for _, r := range rs.chain(ChainInput).rules {
 		in = append(in, r.id)
 	}
-	// The lock rules stand before the peer drops: a locked client's new
-	// connection to a known peer is reset, like any other (issue 4).
-	wantFwd := []string{RuleAllowSrc4, RuleAllowDst4, RuleAllowSrc6, RuleAllowDst6, RulePing, RuleHTTP,
-		RuleLock4, RuleLock6, RuleToPeers4, RuleToPeers6, RuleFromPeers4, RuleFromPeers6}
+	// The forward chain: allowlist, then every packet from a LAN interface
+	// goes on in from_lan; the rest meets the drops from blocked peers.
+	wantFwd := []string{RuleAllowSrc4, RuleAllowDst4, RuleAllowSrc6, RuleAllowDst6, RuleFromLAN, RuleFromPeers4, RuleFromPeers6}
 	if !slices.Equal(fwd, wantFwd) {
 		t.Errorf("forward rules %v, want %v", fwd, wantFwd)
+	}
+	// from_lan: the lock rules stand before the peer drops: a locked
+	// client's new connection to a known peer is reset, like any other
+	// (issue 4).
+	wantLAN := []string{RulePing, RuleHTTP, RuleLock4, RuleLock6, RuleToPeers4, RuleToPeers6}
+	if !slices.Equal(lan, wantLAN) {
+		t.Errorf("from_lan rules %v, want %v", lan, wantLAN)
+	}
+	goTo := rs.chain(ChainForward).rules[4].exprs
+	if v, ok := goTo[len(goTo)-1].(*expr.Verdict); !ok || v.Kind != expr.VerdictGoto || v.Chain != ChainFromLAN {
+		t.Errorf("the from-lan rule ends with %#v, want goto %s", goTo[len(goTo)-1], ChainFromLAN)
 	}
 	// Without allowlisted prefixes of a family, that family's allow rules
 	// are left out (every forwarded packet walks this chain).
@@ -118,7 +131,7 @@ func TestRulesetRuleOrder(t *testing.T) {
 	if err2 != nil {
 		t.Fatal(err2)
 	}
-	if first := rs4.chain(ChainForward).rules; first[0].id != RuleAllowSrc4 || first[1].id != RuleAllowDst4 || first[2].id != RulePing {
+	if first := rs4.chain(ChainForward).rules; first[0].id != RuleAllowSrc4 || first[1].id != RuleAllowDst4 || first[2].id != RuleFromLAN {
 		t.Errorf("IPv4-only allowlist: rules start %s %s %s", first[0].id, first[1].id, first[2].id)
 	}
 	if !slices.Equal(in, []string{RulePong}) {
@@ -138,7 +151,7 @@ func TestRulesetRuleOrder(t *testing.T) {
 	if rs.chain(ChainInput) != nil {
 		t.Error("input chain present with the time-lock off")
 	}
-	for _, r := range rs.chain(ChainForward).rules {
+	for _, r := range rs.chain(ChainFromLAN).rules {
 		if r.id == RuleLock4 || r.id == RuleLock6 {
 			t.Errorf("rule %s present with the time-lock off", r.id)
 		}
