@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
-	"syscall"
 
 	nfqueue "github.com/florianl/go-nfqueue/v2"
 	"github.com/mdlayher/netlink"
@@ -127,6 +126,12 @@ func (r *Reader) Start(ctx context.Context, h Handler) error {
 	if err != nil {
 		return fmt.Errorf("NFQUEUE %d: %w", r.cfg.Num, err)
 	}
+	// The socket's descriptor, for the per-packet poll (taken once: a
+	// Control call per packet would allocate its closure every time).
+	fd := -1
+	if err := rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
+		return fmt.Errorf("NFQUEUE %d: %w", r.cfg.Num, err)
+	}
 	hook := func(a nfqueue.Attribute) int {
 		if a.PacketID == nil {
 			return 0
@@ -168,7 +173,7 @@ func (r *Reader) Start(ctx context.Context, h Handler) error {
 		}
 		b.verdict, b.last = nv, pkt.ID
 		b.n++
-		if b.n >= maxBatch || !r.moreWaiting(rc) {
+		if b.n >= maxBatch || !moreWaiting(fd) {
 			r.flush(ctx, &b)
 		}
 		return 0
@@ -229,15 +234,11 @@ func (r *Reader) flush(ctx context.Context, b *batch) {
 }
 
 // moreWaiting reports whether another message is waiting on the queue's
-// socket (a poll with zero timeout; on error it says no, which flushes).
-func (r *Reader) moreWaiting(rc syscall.RawConn) bool {
-	more := false
-	rc.Control(func(fd uintptr) {
-		fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds[:], 0)
-		more = err == nil && n > 0 && fds[0].Revents&unix.POLLIN != 0
-	})
-	return more
+// socket fd (a poll with zero timeout; on error it says no, which flushes).
+func moreWaiting(fd int) bool {
+	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds[:], 0)
+	return err == nil && n > 0 && fds[0].Revents&unix.POLLIN != 0
 }
 
 // Close unbinds the queue and closes the socket; it waits for the reader
