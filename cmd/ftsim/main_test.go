@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ftwall/ftwall/internal/lab"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,24 +16,6 @@ import (
 	"github.com/ftwall/ftwall/internal/ftsim"
 )
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 var listeningPort = regexp.MustCompile(`msg="node listening" .*port=(\d+)`)
 
 // startNode runs `ftsim node` until the returned stop is called; stop
@@ -41,7 +23,7 @@ var listeningPort = regexp.MustCompile(`msg="node listening" .*port=(\d+)`)
 func startNode(t *testing.T, args ...string) (port int, stop func() (int, ftsim.NodeReport)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr syncBuffer
+	var stdout, stderr lab.Buffer
 	codec := make(chan int, 1)
 	go func() {
 		codec <- run(ctx, append([]string{"ftsim", "node", "--listen", "127.0.0.1,::1", "--port", "0"}, args...), &stdout, &stderr)
@@ -81,7 +63,7 @@ func startNode(t *testing.T, args ...string) (port int, stop func() (int, ftsim.
 
 func runClient(t *testing.T, args ...string) (int, ftsim.ClientReport, string) {
 	t.Helper()
-	var stdout, stderr syncBuffer
+	var stdout, stderr lab.Buffer
 	code := run(t.Context(), append([]string{"ftsim", "client"}, args...), &stdout, &stderr)
 	var rep ftsim.ClientReport
 	if code == 0 {
@@ -137,7 +119,7 @@ func TestClientAndNode(t *testing.T) {
 }
 
 func TestNodeLifetimeFlag(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr lab.Buffer
 	start := time.Now()
 	code := run(t.Context(), []string{"ftsim", "node", "--listen", "127.0.0.1", "--port", "0", "--for", "200ms", "--pong", "none"}, &stdout, &stderr)
 	if code != 0 || time.Since(start) < 200*time.Millisecond {
@@ -179,7 +161,7 @@ func TestUsageErrors(t *testing.T) {
 		{"node", "--for", "-1s"},
 		{"node", "--supernode", "1.2.3.4"},
 	} {
-		var stdout, stderr syncBuffer
+		var stdout, stderr lab.Buffer
 		code := run(t.Context(), append([]string{"ftsim"}, args...), &stdout, &stderr)
 		if code != exitUsage || stdout.String() != "" || stderr.String() == "" {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, stdout.String(), stderr.String())
@@ -189,7 +171,7 @@ func TestUsageErrors(t *testing.T) {
 
 func TestNodePortInUse(t *testing.T) {
 	port, _ := startNode(t)
-	var stdout, stderr syncBuffer
+	var stdout, stderr lab.Buffer
 	code := run(t.Context(), []string{"ftsim", "node", "--listen", "127.0.0.1", "--port", strconv.Itoa(port)}, &stdout, &stderr)
 	if code != exitError || !regexp.MustCompile(`address already in use`).MatchString(stderr.String()) {
 		t.Fatalf("exit %d: %s", code, stderr.String())

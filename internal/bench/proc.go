@@ -8,30 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/ftwall/ftwall/internal/lab"
 )
-
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // Proc is a long-running program inside a lab namespace (`ftwall run`, the
 // accept loop, the iperf3 server).
@@ -39,7 +20,7 @@ type Proc struct {
 	name    string
 	cmdline string
 	cmd     *exec.Cmd
-	out     *syncBuffer
+	out     *lab.Buffer
 	done    chan struct{}
 	waitErr error
 	started time.Time
@@ -61,7 +42,7 @@ func childEnv() []string {
 // StartProc starts path with args in ns (`ip netns exec`, which execs the
 // program itself, so the process id is the program's).
 func StartProc(ns *lab.NS, name, path string, args ...string) (*Proc, error) {
-	p := &Proc{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &Proc{name: name, out: &lab.Buffer{}, done: make(chan struct{})}
 	p.cmd = ns.Command(context.Background(), path, args...)
 	p.cmd.Env = childEnv()
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -45,28 +44,10 @@ func ftwallBinary(t *testing.T) string {
 	return binaries.path
 }
 
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // ftwallProc is `ftwall run` inside the lab's router namespace.
 type ftwallProc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *lab.Buffer
 	done chan error
 	err  error
 }
@@ -76,7 +57,7 @@ type ftwallProc struct {
 func startRun(t *testing.T, l *lab.Lab, args ...string) *ftwallProc {
 	t.Helper()
 	full := append([]string{"run", "--lan", "lan0", "--lan", "lan1", "--log", "all", "--log-level", "debug", "--summary-interval", "0"}, args...)
-	p := &ftwallProc{out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &ftwallProc{out: &lab.Buffer{}, done: make(chan error, 1)}
 	p.cmd = l.Router.Command(context.Background(), ftwallBinary(t), full...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/ftwall/ftwall/internal/lab"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -97,7 +98,7 @@ type harness struct {
 	cancel context.CancelFunc
 	done   chan error
 	hup    chan os.Signal
-	logs   *lockedWriter
+	logs   *lab.Buffer
 }
 
 func baseConfig() Config {
@@ -118,7 +119,7 @@ func start(t *testing.T, cfg Config) *harness {
 func startWith(t *testing.T, cfg Config, fw *nft.Fake) *harness {
 	t.Helper()
 	h := &harness{fw: fw, snd: &fakeSender{}, q: &fakeQueue{in: make(chan queue.Packet), verdicts: make(chan queue.Verdict)},
-		done: make(chan error, 1), hup: make(chan os.Signal, 1), logs: &lockedWriter{}}
+		done: make(chan error, 1), hup: make(chan os.Signal, 1), logs: &lab.Buffer{}}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := New(cfg, log, Deps{
 		Firewall: h.fw, Sender: h.snd, Interfaces: fakeIfaces{}, Signals: h.hup,
@@ -149,17 +150,6 @@ func (h *harness) stop(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("Run did not stop")
 	}
-}
-
-type lockedWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
 }
 
 func has(t *testing.T, fw *nft.Fake, set string, a netip.Addr) bool {
@@ -284,11 +274,7 @@ func TestTimeLockProbeAndLapse(t *testing.T) {
 	})
 }
 
-func (h *harness) syncLogs() []byte {
-	h.logs.mu.Lock()
-	defer h.logs.mu.Unlock()
-	return bytes.Clone(h.logs.buf.Bytes())
-}
+func (h *harness) syncLogs() []byte { return []byte(h.logs.String()) }
 
 func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	cfg := baseConfig()
