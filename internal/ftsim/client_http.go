@@ -18,18 +18,13 @@ func (c *Client) download(ctx context.Context) DownloadResult {
 	r := DownloadResult{Target: o.HTTP, Request: "GET " + path + " HTTP/1.1", ContentLength: -1}
 	t0 := time.Now()
 	defer func() { r.MS = time.Since(t0).Milliseconds() }()
-	dctx, cancel := context.WithTimeout(ctx, o.HTTPTimeout)
-	defer cancel()
-	conn, err := o.Net.DialContext(dctx, "tcp", o.HTTP.String())
+	conn, done, err := c.dialBounded(ctx, o.HTTP, t0)
 	r.Result = dialResult(err)
 	if err != nil {
 		r.Error = "connect: " + err.Error()
 		return r
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(dctx, func() { conn.SetDeadline(time.Now()) })
-	defer stop()
-	conn.SetDeadline(t0.Add(o.HTTPTimeout))
+	defer done()
 
 	req := appendRequest(nil, requestParams{
 		Host:      o.HTTP,
@@ -61,18 +56,13 @@ func (c *Client) give(ctx context.Context) GiveResult {
 	r := GiveResult{Target: o.Give, ID: o.GiveID}
 	t0 := time.Now()
 	defer func() { r.MS = time.Since(t0).Milliseconds() }()
-	dctx, cancel := context.WithTimeout(ctx, o.HTTPTimeout)
-	defer cancel()
-	conn, err := o.Net.DialContext(dctx, "tcp", o.Give.String())
+	conn, done, err := c.dialBounded(ctx, o.Give, t0)
 	r.Result = dialResult(err)
 	if err != nil {
 		r.Error = "connect: " + err.Error()
 		return r
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(dctx, func() { conn.SetDeadline(time.Now()) })
-	defer stop()
-	conn.SetDeadline(t0.Add(o.HTTPTimeout))
+	defer done()
 
 	if _, err := fmt.Fprintf(conn, "GIVE %d\r\n", o.GiveID); err != nil {
 		r.Error = "send GIVE: " + err.Error()
@@ -125,4 +115,18 @@ func (c *Client) supernode() netip.AddrPort {
 func requestTarget(line string) string {
 	_, target, _, _ := requestLine(line)
 	return target
+}
+
+// dialBounded connects to target for one HTTP exchange that must end within
+// HTTPTimeout from t0 (connect included) or when ctx ends; done closes it.
+func (c *Client) dialBounded(ctx context.Context, target netip.AddrPort, t0 time.Time) (net.Conn, func(), error) {
+	dctx, cancel := context.WithTimeout(ctx, c.opts.HTTPTimeout)
+	conn, err := c.opts.Net.DialContext(dctx, "tcp", target.String())
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	stop := context.AfterFunc(dctx, func() { conn.SetDeadline(time.Now()) })
+	conn.SetDeadline(t0.Add(c.opts.HTTPTimeout))
+	return conn, func() { stop(); conn.Close(); cancel() }, nil
 }
