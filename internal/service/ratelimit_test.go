@@ -1,0 +1,66 @@
+package service
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func TestPongLimiter(t *testing.T) {
+	l := newPongLimiter(10, 2)
+	a, b, c := netip.MustParseAddr("10.0.1.2"), netip.MustParseAddr("10.0.1.3"), netip.MustParseAddr("10.0.1.4")
+	now := time.Unix(1000, 0)
+	n := 0
+	for i := 0; i < 50; i++ {
+		if l.allow(a, now) {
+			n++
+		}
+	}
+	if n != 10 {
+		t.Fatalf("burst: %d pongs allowed, want 10", n)
+	}
+	if !l.allow(b, now) {
+		t.Fatal("another client is limited by the first one's burst")
+	}
+	// Tokens come back at the rate: 0.5 s later, 5 more.
+	n = 0
+	for i := 0; i < 50; i++ {
+		if l.allow(a, now.Add(500*time.Millisecond)) {
+			n++
+		}
+	}
+	if n != 5 {
+		t.Fatalf("after 0.5 s: %d pongs allowed, want 5", n)
+	}
+	// The map stays bounded: a third client clears it (and starts afresh).
+	if !l.allow(c, now) || len(l.buckets) > 2 {
+		t.Fatalf("bounded map: %d buckets", len(l.buckets))
+	}
+}
+
+func TestRefreshCache(t *testing.T) {
+	c := newRefreshCache(2)
+	a, b, d := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2"), netip.MustParseAddr("198.51.100.3")
+	now := time.Unix(1000, 0)
+	if w, isNew := c.due(a, now, time.Second); !w || !isNew {
+		t.Fatalf("first evidence: write %v new %v", w, isNew)
+	}
+	if w, _ := c.due(a, now.Add(500*time.Millisecond), time.Second); w {
+		t.Fatal("refreshed again within the interval")
+	}
+	if w, isNew := c.due(a, now.Add(time.Second), time.Second); !w || isNew {
+		t.Fatalf("after the interval: write %v new %v", w, isNew)
+	}
+	c.due(b, now, time.Second)
+	c.due(d, now, time.Second) // over max: cleared, then d recorded
+	if len(c.seen) > 2 {
+		t.Fatalf("cache holds %d entries, max 2", len(c.seen))
+	}
+	c.forget(d)
+	if w, isNew := c.due(d, now, time.Second); !w || !isNew {
+		t.Fatal("forgotten address not written again")
+	}
+	if refreshEvery(0) < time.Hour || refreshEvery(128*time.Second) != 2*time.Second || refreshEvery(24*time.Hour) != time.Minute {
+		t.Errorf("refreshEvery: %v %v %v", refreshEvery(0), refreshEvery(128*time.Second), refreshEvery(24*time.Hour))
+	}
+}
