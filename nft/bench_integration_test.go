@@ -66,3 +66,22 @@ func BenchmarkStatus100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoadElements100k6 loads 100k IPv6 elements with timeouts, as a
+// storefile load does (the set is emptied between rounds).
+func BenchmarkLoadElements100k6(b *testing.B) {
+	k, ctx := benchKernel(b)
+	els := elemsOf(v4s("2001:db8:4000::1", 100_000), time.Hour)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := k.LoadElements(ctx, SetPeers6, els); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if _, err := k.Setup(ctx, integrationConfig(), SetupOptions{Reset: true}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}

@@ -40,7 +40,7 @@ type fakeElem struct {
 
 // Call is one recorded call of a Fake method.
 type Call struct {
-	Method   string // "Setup", "Teardown", "Status", "AddElements", "DeleteElements", "Elements", "Close"
+	Method   string // "Setup", "Teardown", "Status", "AddElements", "LoadElements", "DeleteElements", "Elements", "Close"
 	Set      string
 	Config   Config
 	Options  SetupOptions
@@ -214,9 +214,20 @@ func (f *Fake) Teardown(ctx context.Context) (bool, error) {
 
 // AddElements implements Firewall: an element's countdown restarts.
 func (f *Fake) AddElements(ctx context.Context, set string, elems []Element) error {
+	return f.add(ctx, "AddElements", set, elems)
+}
+
+// LoadElements implements Firewall like the kernel's plain adds: an element
+// already present keeps its countdown when its timeout is the same, and gets
+// the new timeout (restarted) when it differs.
+func (f *Fake) LoadElements(ctx context.Context, set string, elems []Element) error {
+	return f.add(ctx, "LoadElements", set, elems)
+}
+
+func (f *Fake) add(ctx context.Context, method, set string, elems []Element) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.record(Call{Method: "AddElements", Set: set, Elements: slices.Clone(elems)}); err != nil {
+	if err := f.record(Call{Method: method, Set: set, Elements: slices.Clone(elems)}); err != nil {
 		return err
 	}
 	kind, err := writableSet(set)
@@ -232,6 +243,9 @@ func (f *Fake) AddElements(ctx context.Context, set string, elems []Element) err
 	}
 	now := f.now()
 	for _, e := range elems {
+		if old, ok := f.elems[set][e.Addr]; ok && method == "LoadElements" && old.timeout == e.Timeout {
+			continue
+		}
 		t := e.Timeout
 		if t == 0 {
 			t = f.timeouts[set]
@@ -246,19 +260,6 @@ func (f *Fake) AddElements(ctx context.Context, set string, elems []Element) err
 }
 
 // DeleteElements implements Firewall.
-// LoadElements adds elems like AddElements, but keeps the deadline of
-// elements already present (plain adds do not refresh).
-func (f *Fake) LoadElements(ctx context.Context, set string, elems []Element) error {
-	f.mu.Lock()
-	fresh := make([]Element, 0, len(elems))
-	for _, e := range elems {
-		if _, ok := f.elems[set][e.Addr.Unmap()]; !ok {
-			fresh = append(fresh, e)
-		}
-	}
-	f.mu.Unlock()
-	return f.AddElements(ctx, set, fresh)
-}
 
 func (f *Fake) DeleteElements(ctx context.Context, set string, addrs []netip.Addr) error {
 	f.mu.Lock()

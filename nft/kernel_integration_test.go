@@ -33,7 +33,7 @@ func integrationConfig() Config {
 	}
 }
 
-// v4s returns n addresses counting up from base.
+// v4s returns n addresses counting up from base (IPv4 or IPv6).
 func v4s(base string, n int) []netip.Addr {
 	a := netip.MustParseAddr(base)
 	out := make([]netip.Addr, n)
@@ -808,6 +808,17 @@ func TestIntegrationLoadElements(t *testing.T) {
 			t.Errorf("loading restarted an existing element's countdown: %+v", e)
 		case e.Addr != old && (e.Timeout != time.Hour || e.Expires < 59*time.Minute):
 			t.Fatalf("loaded element %+v; want a 1h timeout", e)
+		}
+	}
+	// The same address twice in one load (a storefile out of order with a
+	// duplicate): the later, longer timeout is the one that stays.
+	dup := netip.MustParseAddr("10.9.0.1")
+	if err := k.LoadElements(ctx, SetPeers4, []Element{{Addr: dup, Timeout: time.Minute}, {Addr: dup, Timeout: 2 * time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range mustElements(t, k, SetPeers4) {
+		if e.Addr == dup && (e.Timeout != 2*time.Hour || e.Expires < time.Hour) {
+			t.Errorf("duplicate in one load: %+v, want the later 2h timeout", e)
 		}
 	}
 	if err := k.LoadElements(ctx, SetAllow4, elemsOf(addrs[:1], 0)); err == nil {

@@ -16,7 +16,7 @@ import (
 // writeStorefile writes a storefile of n IPv6 peers from storePeers6, all
 // seen now, with the store package.
 func writeStorefile(path string, n int) error {
-	st, _, err := store.Open(path, 0)
+	st, err := store.Open(path, 0)
 	if err != nil {
 		return err
 	}

@@ -51,12 +51,9 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 		add:     make(map[string][]nft.Element, 4),
 	}
 	if cfg.Store != "" {
-		st, lineErrs, err := store.Open(cfg.Store, cfg.Ruleset.PeerTimeout)
+		st, err := store.Open(cfg.Store, cfg.Ruleset.PeerTimeout)
 		if err != nil {
 			return nil, fmt.Errorf("--store: %w", err)
-		}
-		for _, le := range lineErrs {
-			s.log.Warn("storefile line skipped", "file", cfg.Store, "line", le.Line, "err", le.Err)
 		}
 		c.store = st
 		if err := c.loadStore(ctx); err != nil {
@@ -81,60 +78,6 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 		}
 	}
 	return c, nil
-}
-
-// loadStore puts the storefile's peers into the kernel with their remaining
-// lifetime, streaming them in bounded batches (a million peers must not need
-// a copy of the store).
-func (c *control) loadStore(ctx context.Context) error {
-	s := c.s
-	st := s.state.Load()
-	timeout := st.cfg.Ruleset.PeerTimeout
-	now := s.now()
-	const chunk = 20000
-	batch := map[string][]nft.Element{nft.SetPeers4: nil, nft.SetPeers6: nil}
-	total := 0
-	var loadErr error
-	flush := func(set string) {
-		if len(batch[set]) == 0 || loadErr != nil {
-			return
-		}
-		if err := s.fw.LoadElements(ctx, set, batch[set]); err != nil {
-			loadErr = fmt.Errorf("load storefile peers into %s: %w", set, err)
-		}
-		total += len(batch[set])
-		batch[set] = batch[set][:0]
-	}
-	start := time.Now()
-	c.store.Range(func(p store.Peer) bool {
-		if !st.settings.PeerCandidate(p.Addr) {
-			return true // allowlisted since, or otherwise no longer a candidate
-		}
-		e := nft.Element{Addr: p.Addr}
-		if timeout > 0 {
-			left := timeout - now.Sub(p.LastSeen)
-			if left < time.Second {
-				return true
-			}
-			e.Timeout = left.Truncate(time.Second)
-		}
-		set := nft.SetPeers4
-		if p.Addr.Is6() {
-			set = nft.SetPeers6
-		}
-		batch[set] = append(batch[set], e)
-		if len(batch[set]) >= chunk {
-			flush(set)
-		}
-		return loadErr == nil
-	})
-	flush(nft.SetPeers4)
-	flush(nft.SetPeers6)
-	if loadErr != nil {
-		return loadErr
-	}
-	s.log.Info("storefile loaded", "file", c.store.Path(), "peers", total, "took", time.Since(start).Round(time.Millisecond))
-	return nil
 }
 
 // restoreLocks rebuilds the tracker from the kernel's locked sets.

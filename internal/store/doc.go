@@ -15,6 +15,15 @@
 // is reported as a LineError with its line number and skipped; every other
 // line is still read. The file is rewritten in the v1 format on the next save.
 //
+// ftwall writes the file sorted by address (IPv4 before IPv6) with one line
+// per address, and never holds it in memory: at start-up the peers are
+// streamed from the file into the kernel, and a save merges the old file,
+// line by line, with the peers learned since the last save, leaving out
+// expired peers. Memory is proportional to the peers learned between two
+// saves, not to the file. A file in another order (ftwall 1.x, or edited by
+// hand) still loads, with the newest entry per address winning; it is read
+// into memory once and written sorted at the next save.
+//
 // Saving is crash-safe: the new content goes to a temporary file in the same
 // directory, which is synced, renamed over the old file, and the directory is
 // synced, so a kill -9 or a power loss at any moment leaves either the old or

@@ -17,31 +17,53 @@ import (
 // format version). Peers are returned in file order, duplicates included.
 func Load(path string) ([]Peer, []LineError, error) {
 	var peers []Peer
-	lineErrs, err := loadEach(path, func(hint int) { peers = make([]Peer, 0, hint) }, func(p Peer) { peers = append(peers, p) })
+	lineErrs, err := readFile(path, func(p Peer) error { peers = append(peers, p); return nil })
 	return peers, lineErrs, err
 }
 
-// loadEach reads a storefile like Load and hands each peer to emit without
-// collecting them (a million peers need no intermediate slice); sized is
-// called first with the expected number of peers.
-func loadEach(path string, sized func(hint int), emit func(Peer)) ([]LineError, error) {
+// openFile opens the storefile for reading; a missing file is (nil, nil).
+func openFile(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: open peer file: %w", err)
+		return nil, nil, fmt.Errorf("store: open peer file: %w", err)
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		f.Close()
+		return nil, nil, fmt.Errorf("store: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("store: %s is not a regular file", path)
+		f.Close()
+		return nil, nil, fmt.Errorf("store: %s is not a regular file", path)
 	}
-	sized(min(max(int(fi.Size()/48), 16), 4<<20))
-	lineErrs, err := parseEach(f, fi.ModTime(), emit)
+	return f, fi, nil
+}
+
+// readFile reads a storefile like Load and hands each peer to emit without
+// collecting them (a million peers need no intermediate slice). An error from
+// emit stops the read and is returned as it is.
+func readFile(path string, emit func(Peer) error) ([]LineError, error) {
+	f, fi, err := openFile(path)
+	if f == nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readFrom(f, path, fi.ModTime(), emit)
+}
+
+// readFrom is readFile on an open file.
+func readFrom(r io.Reader, path string, legacySeen time.Time, emit func(Peer) error) ([]LineError, error) {
+	var emitErr error
+	lineErrs, err := parseEach(r, legacySeen, func(p Peer) error {
+		emitErr = emit(p)
+		return emitErr
+	})
+	if err != nil && emitErr != nil && errors.Is(err, emitErr) {
+		return lineErrs, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: read %s: %w", path, err)
 	}
@@ -49,8 +71,9 @@ func loadEach(path string, sized func(hint int), emit func(Peer)) ([]LineError, 
 }
 
 // parseEach reads storefile lines from r and hands each peer to emit;
-// legacySeen is the last-seen time of ftwall 1.x lines.
-func parseEach(r io.Reader, legacySeen time.Time, emit func(Peer)) ([]LineError, error) {
+// legacySeen is the last-seen time of ftwall 1.x lines. An error from emit
+// stops it and is returned.
+func parseEach(r io.Reader, legacySeen time.Time, emit func(Peer) error) ([]LineError, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var lineErrs []LineError
 	intern := make(map[string]string)
@@ -80,7 +103,9 @@ func parseEach(r io.Reader, legacySeen time.Time, emit func(Peer)) ([]LineError,
 		case lerr != nil:
 			lineErrs = append(lineErrs, LineError{Line: n, Text: lineText(bytes.TrimSpace(line)), Err: lerr})
 		case ok:
-			emit(p)
+			if eerr := emit(p); eerr != nil {
+				return lineErrs, eerr
+			}
 		}
 		if err == io.EOF {
 			break

@@ -43,11 +43,41 @@ func samePeers(t *testing.T, got, want []Peer) {
 	}
 }
 
+// allPeers returns every peer of s.
+func allPeers(t testing.TB, s *Store) []Peer {
+	t.Helper()
+	peers, err := s.Peers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return peers
+}
+
+// streamed opens path and streams it; it returns the store, the last peer
+// Stream handed over for each address, and the line errors.
+func streamed(t testing.TB, path string, maxAge time.Duration, now func() time.Time) (*Store, []Peer, []LineError) {
+	t.Helper()
+	s, err := open(path, maxAge, osFS{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[netip.Addr]Peer{}
+	lerrs, err := s.Stream(func(p Peer) error { last[p.Addr] = p; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Peer
+	for _, p := range last {
+		out = append(out, p)
+	}
+	return s, sortPeers(out), lerrs
+}
+
 func TestRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "peers")
-	s, lerrs, err := Open(path, 0)
-	if err != nil || len(lerrs) != 0 || s.Len() != 0 || s.Dirty() {
-		t.Fatalf("Open(missing) = %v %v, len %d dirty %v", lerrs, err, s.Len(), s.Dirty())
+	s, err := Open(path, 0)
+	if err != nil || len(allPeers(t, s)) != 0 || s.Dirty() {
+		t.Fatalf("Open(missing) = %v, dirty %v", err, s.Dirty())
 	}
 	for _, p := range samplePeers() {
 		if !s.Put(p) {
@@ -84,19 +114,17 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(lerrs, err)
 	}
 	samePeers(t, got, samplePeers())
-	s2, _, err := Open(path, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	samePeers(t, s2.Peers(), samplePeers())
-	if s2.Dirty() {
+	s2, streamedPeers, lerrs := streamed(t, path, 0, time.Now)
+	samePeers(t, streamedPeers, samplePeers())
+	samePeers(t, allPeers(t, s2), samplePeers())
+	if len(lerrs) != 0 || s2.Dirty() {
 		t.Error("freshly opened v1 store is dirty")
 	}
 }
 
 func TestTimesAreUTCSeconds(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "peers")
-	s, _, _ := Open(path, 0)
+	s, _ := Open(path, 0)
 	cest := time.FixedZone("CEST", 2*3600)
 	s.Put(Peer{Addr: netip.MustParseAddr("198.51.100.1"), Port: 1, LastSeen: time.Date(2024, 5, 1, 14, 0, 0, 999_999_999, cest)})
 	if err := s.Save(); err != nil {
@@ -128,10 +156,8 @@ func TestLegacyFile(t *testing.T) {
 	}
 	samePeers(t, got, want)
 
-	s, _, err := Open(path, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, streamedPeers, _ := streamed(t, path, 0, time.Now)
+	samePeers(t, streamedPeers, want)
 	if !s.Dirty() {
 		t.Fatal("1.x store not marked for conversion")
 	}
@@ -202,7 +228,7 @@ func TestLoadErrors(t *testing.T) {
 	if _, _, err := Load(v2); err == nil || !strings.Contains(err.Error(), `"v2" is not supported`) {
 		t.Errorf("Load(v2) = %v", err)
 	}
-	if _, _, err := Open(v2, 0); err == nil {
+	if _, err := Open(v2, 0); err == nil {
 		t.Error("Open(v2) succeeded; a save would destroy a newer file")
 	}
 	if os.Geteuid() != 0 {
@@ -212,7 +238,7 @@ func TestLoadErrors(t *testing.T) {
 			t.Error("Load(unreadable) succeeded")
 		}
 	}
-	s, _, err := Open(filepath.Join(dir, "missing-dir", "peers"), 0)
+	s, err := Open(filepath.Join(dir, "missing-dir", "peers"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +252,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestMerge(t *testing.T) {
-	s, _, _ := Open(filepath.Join(t.TempDir(), "peers"), 0)
+	s, _ := Open(filepath.Join(t.TempDir(), "peers"), 0)
 	a := netip.MustParseAddr("198.51.100.1")
 	if !s.Put(Peer{a, 1, base, "first"}) {
 		t.Fatal("first Put = false")
@@ -243,13 +269,14 @@ func TestMerge(t *testing.T) {
 	if s.Put(Peer{netip.Addr{}, 1, base, ""}) || s.Put(Peer{netip.MustParseAddr("fe80::1%eth0"), 1, base, ""}) {
 		t.Error("invalid peer accepted")
 	}
-	samePeers(t, s.Peers(), []Peer{{a, 3, base.Add(time.Second), "newer"}})
+	samePeers(t, allPeers(t, s), []Peer{{a, 3, base.Add(time.Second), "newer"}})
 
 	// Duplicates in a file merge the same way, and mark the store dirty.
 	path := filepath.Join(t.TempDir(), "dups")
 	os.WriteFile(path, []byte(Header+"\n198.51.100.1:1 2024-05-01T12:00:05Z new\n198.51.100.1:2 2024-05-01T12:00:00Z old\n"), 0o600)
-	s, _, _ = Open(path, 0)
-	samePeers(t, s.Peers(), []Peer{{a, 1, base.Add(5 * time.Second), "new"}})
+	s, got, _ := streamed(t, path, 0, time.Now)
+	samePeers(t, got, []Peer{{a, 1, base.Add(5 * time.Second), "new"}})
+	samePeers(t, allPeers(t, s), got)
 	if !s.Dirty() {
 		t.Error("store with merged duplicates not dirty")
 	}
@@ -262,11 +289,10 @@ func TestExpiry(t *testing.T) {
 		"198.51.100.1:1 2024-05-01T09:59:59Z too old\n" +
 		"198.51.100.2:2 2024-05-01T11:30:00Z fresh\n"
 	os.WriteFile(path, []byte(content), 0o600)
-	s, _, err := open(path, 2*time.Hour, osFS{}, func() time.Time { return now })
-	if err != nil {
-		t.Fatal(err)
-	}
-	samePeers(t, s.Peers(), []Peer{{netip.MustParseAddr("198.51.100.2"), 2, base.Add(-30 * time.Minute), "fresh"}})
+	s, got, _ := streamed(t, path, 2*time.Hour, func() time.Time { return now })
+	fresh := []Peer{{netip.MustParseAddr("198.51.100.2"), 2, base.Add(-30 * time.Minute), "fresh"}}
+	samePeers(t, got, fresh)
+	samePeers(t, allPeers(t, s), fresh)
 	if !s.Dirty() {
 		t.Error("expiry at load did not mark dirty")
 	}
@@ -277,25 +303,25 @@ func TestExpiry(t *testing.T) {
 	if err := s.Save(); err != nil {
 		t.Fatal(err)
 	}
-	if s.Len() != 0 {
-		t.Errorf("Len after expiry = %d", s.Len())
+	if n := len(allPeers(t, s)); n != 0 {
+		t.Errorf("%d peers after expiry", n)
 	}
-	got, _, _ := Load(path)
+	got, _, _ = Load(path)
 	if len(got) != 0 {
 		t.Errorf("expired peers written: %v", got)
 	}
 	// maxAge 0 keeps everything.
 	os.WriteFile(path, []byte(content), 0o600)
-	s, _, _ = open(path, 0, osFS{}, func() time.Time { return now.Add(1000 * time.Hour) })
-	if s.Len() != 2 || s.Dirty() {
-		t.Errorf("maxAge 0: len %d dirty %v", s.Len(), s.Dirty())
+	s, got, _ = streamed(t, path, 0, func() time.Time { return now.Add(1000 * time.Hour) })
+	if len(got) != 2 || len(allPeers(t, s)) != 2 || s.Dirty() {
+		t.Errorf("maxAge 0: %d peers dirty %v", len(got), s.Dirty())
 	}
 }
 
 func TestSaveWritesOnlyWhenDirty(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "peers")
 	ffs := &faultFS{}
-	s, _, _ := open(path, 0, ffs, time.Now)
+	s, _ := open(path, 0, ffs, time.Now)
 	if err := s.Save(); err != nil || ffs.ops != 0 {
 		t.Fatalf("clean Save: err %v, %d file-system ops", err, ffs.ops)
 	}
@@ -317,7 +343,7 @@ func TestOpenRemovesStaleTemps(t *testing.T) {
 	for _, f := range []string{stale, other} {
 		os.WriteFile(f, []byte("half a fi"), 0o600)
 	}
-	if _, _, err := Open(path, 0); err != nil {
+	if _, err := Open(path, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
@@ -330,7 +356,7 @@ func TestOpenRemovesStaleTemps(t *testing.T) {
 
 func TestConcurrentPutSave(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "peers")
-	s, _, _ := Open(path, 0)
+	s, _ := Open(path, 0)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -342,7 +368,7 @@ func TestConcurrentPutSave(t *testing.T) {
 		if err := s.Save(); err != nil {
 			t.Fatal(err)
 		}
-		_ = s.Peers()
+		_ = allPeers(t, s)
 	}
 	<-done
 	if err := s.Save(); err != nil {
@@ -414,7 +440,9 @@ func BenchmarkLoad1M(b *testing.B) {
 	}
 }
 
-func BenchmarkOpenSave1M(b *testing.B) {
+// BenchmarkStreamSave1M opens a sorted storefile of a million peers, streams
+// it, puts one peer and saves (a merge of the file with one pending peer).
+func BenchmarkStreamSave1M(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "peers")
 	peers := make([]Peer, 1_000_000)
 	for i := range peers {
@@ -423,33 +451,176 @@ func BenchmarkOpenSave1M(b *testing.B) {
 	if err := writeFile(osFS{}, path, peers); err != nil {
 		b.Fatal(err)
 	}
+	b.ReportAllocs()
 	b.ResetTimer()
-	for b.Loop() {
-		s, _, err := Open(path, 0)
-		if err != nil || s.Len() < len(peers) {
+	for i := 0; b.Loop(); i++ {
+		s, err := Open(path, 0)
+		if err != nil {
 			b.Fatal(err)
 		}
-		s.Put(Peer{netip.MustParseAddr("203.0.113.1"), 1, base, "x"})
+		n := 0
+		if _, err := s.Stream(func(Peer) error { n++; return nil }); err != nil || n < len(peers) {
+			b.Fatal(n, err)
+		}
+		s.Put(Peer{netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)}), 1, base, "x"})
 		if err := s.Save(); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-func TestRange(t *testing.T) {
-	s, _, err := Open(filepath.Join(t.TempDir(), "peers"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+func TestStreamSorted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "peers")
+	s, _ := Open(path, 0)
 	for _, p := range samplePeers() {
 		s.Put(p)
 	}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []Peer
-	s.Range(func(p Peer) bool { got = append(got, p); return true })
-	samePeers(t, sortPeers(got), s.Peers())
+	if _, err := s.Stream(func(p Peer) error { got = append(got, p); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := sortPeers(samplePeers())
+	if len(got) != len(want) {
+		t.Fatalf("streamed %v", got)
+	}
+	samePeers(t, got, want)
+	for i := range got {
+		if got[i].Addr != want[i].Addr {
+			t.Fatalf("streamed out of file order: %v", got)
+		}
+	}
+	if s.Dirty() {
+		t.Error("sorted file marked dirty by Stream")
+	}
+	// An error from fn stops the stream and comes back as it is.
+	stop := errors.New("kernel says no")
 	n := 0
-	s.Range(func(Peer) bool { n++; return false })
-	if n != 1 {
-		t.Errorf("Range went on after fn returned false: %d calls", n)
+	if _, err := s.Stream(func(Peer) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("Stream after an fn error: %d calls, %v", n, err)
+	}
+}
+
+// TestStreamUnsorted streams a file out of order with duplicates far apart:
+// the last call for each address must carry its newest entry, and the next
+// save writes the file sorted without duplicates.
+func TestStreamUnsorted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "peers")
+	lines := []string{
+		Header,
+		"198.51.100.1:1 2024-05-01T12:00:00Z a1",
+		"198.51.100.5:5 2024-05-01T12:00:09Z e-newest",
+		"198.51.100.9:9 2024-05-01T12:00:00Z i",
+		"198.51.100.2:2 2024-05-01T12:00:00Z b", // out of order
+		"198.51.100.5:5 2024-05-01T12:00:01Z e-old",
+		"198.51.100.1:1 2024-05-01T12:00:07Z a-newest",
+		"198.51.100.3:3 2024-05-01T12:00:00Z c",
+		"198.51.100.2:2 2024-05-01T12:00:03Z b-newest",
+	}
+	os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	want := []Peer{
+		{netip.MustParseAddr("198.51.100.1"), 1, base.Add(7 * time.Second), "a-newest"},
+		{netip.MustParseAddr("198.51.100.2"), 2, base.Add(3 * time.Second), "b-newest"},
+		{netip.MustParseAddr("198.51.100.3"), 3, base, "c"},
+		{netip.MustParseAddr("198.51.100.5"), 5, base.Add(9 * time.Second), "e-newest"},
+		{netip.MustParseAddr("198.51.100.9"), 9, base, "i"},
+	}
+	s, got, lerrs := streamed(t, path, 0, time.Now)
+	if len(lerrs) != 0 {
+		t.Fatal(lerrs)
+	}
+	samePeers(t, got, want)
+	if !s.Dirty() {
+		t.Fatal("unsorted file not marked for rewriting")
+	}
+	s.Put(Peer{netip.MustParseAddr("198.51.100.4"), 4, base, "put"})
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	want = sortPeers(append(want, Peer{netip.MustParseAddr("198.51.100.4"), 4, base, "put"}))
+	onDisk, _, _ := Load(path)
+	if len(onDisk) != len(want) {
+		t.Fatalf("file holds %v", onDisk)
+	}
+	for i := range want {
+		if onDisk[i].Addr != want[i].Addr || onDisk[i].Reason != want[i].Reason {
+			t.Fatalf("file line %d = %+v, want %+v (file not sorted or not merged)", i, onDisk[i], want[i])
+		}
+	}
+	if s.Dirty() {
+		t.Error("dirty after the sorting save")
+	}
+}
+
+// TestSaveMerges checks the line-by-line merge of the old file with the
+// pending peers: newer entries win either way, expired ones go, the result is
+// sorted, and a file made unsorted behind the store's back is sorted instead
+// of merged.
+func TestSaveMerges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "peers")
+	now := base
+	s, _ := open(path, 2*time.Hour, osFS{}, func() time.Time { return now })
+	a := func(i byte) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100, i}) }
+	for _, i := range []byte{2, 4, 6, 8} {
+		s.Put(Peer{a(i), uint16(i), base.Add(-time.Hour), "file"})
+	}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	now = base.Add(30 * time.Minute)
+	s.Put(Peer{a(1), 1, now, "new"})                         // before the first
+	s.Put(Peer{a(4), 40, now, "newer"})                      // replaces a file entry
+	s.Put(Peer{a(6), 60, base.Add(-2 * time.Hour), "older"}) // older than the file's
+	s.Put(Peer{a(9), 9, now, "new"})                         // after the last
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := Load(path)
+	want := []Peer{
+		{a(1), 1, now, "new"}, {a(2), 2, base.Add(-time.Hour), "file"}, {a(4), 40, now, "newer"},
+		{a(6), 6, base.Add(-time.Hour), "file"}, {a(8), 8, base.Add(-time.Hour), "file"}, {a(9), 9, now, "new"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("file holds %v", got)
+	}
+	for i := range want {
+		if got[i].Addr != want[i].Addr || got[i].Port != want[i].Port || got[i].Reason != want[i].Reason {
+			t.Fatalf("line %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// 70 minutes later the "file" peers (seen 1 h before base) have expired:
+	// a save with nothing pending still rewrites the file without them.
+	now = base.Add(70 * time.Minute)
+	if !s.Dirty() {
+		t.Fatal("expired peers in the file do not make the store dirty")
+	}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ = Load(path)
+	if len(got) != 3 {
+		t.Fatalf("after expiry the file holds %v", got)
+	}
+	// Someone appends a line out of order; the next save sorts.
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("198.51.100.3:3 2024-05-01T13:00:00Z appended\n")
+	f.Close()
+	s.Put(Peer{a(7), 7, now, "new"})
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ = Load(path)
+	var addrs []netip.Addr
+	for _, p := range got {
+		addrs = append(addrs, p.Addr)
+	}
+	if want := []netip.Addr{a(1), a(3), a(4), a(7), a(9)}; !slices.Equal(addrs, want) {
+		t.Errorf("after the sorting save: %v, want %v", addrs, want)
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,9 +22,31 @@ func isTempName(path, name string) bool {
 	return strings.HasPrefix(name, "."+filepath.Base(path)+".tmp-")
 }
 
+// source produces the peers of a new storefile, in file order, handing each
+// to yield; it stops at yield's first error and returns it.
+type source func(yield func(Peer) error) error
+
+// slicePeers is the source of a slice.
+func slicePeers(peers []Peer) source {
+	return func(yield func(Peer) error) error {
+		for _, p := range peers {
+			if err := yield(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // writeFile replaces path with the lines of peers, crash-safely: temp file in
 // the same directory, write, fsync, rename, fsync the directory.
-func writeFile(fsys fileSystem, path string, peers []Peer) (err error) {
+func writeFile(fsys fileSystem, path string, peers []Peer) error {
+	return writeFrom(fsys, path, slicePeers(peers))
+}
+
+// writeFrom is writeFile with the peers from src. When src fails, the old
+// file stays and the temporary file is removed; the error is src's.
+func writeFrom(fsys fileSystem, path string, src source) (err error) {
 	dir := filepath.Dir(path)
 	f, err := fsys.CreateTemp(dir, tempPattern(path))
 	if err != nil {
@@ -44,14 +67,22 @@ func writeFile(fsys fileSystem, path string, peers []Peer) (err error) {
 	w := bufio.NewWriterSize(f, 256<<10)
 	buf := make([]byte, 0, 256)
 	buf = append(append(buf, Header...), '\n')
-	for _, p := range peers {
+	err = src(func(p Peer) error {
 		buf = appendLine(buf, p)
 		if len(buf) > 128 {
 			if _, err := w.Write(buf); err != nil {
-				return fmt.Errorf("store: write %s: %w", tmp, err)
+				return &writeError{fmt.Errorf("store: write %s: %w", tmp, err)}
 			}
 			buf = buf[:0]
 		}
+		return nil
+	})
+	var werr *writeError
+	if errors.As(err, &werr) {
+		return werr.err
+	}
+	if err != nil {
+		return err
 	}
 	if _, err := w.Write(buf); err != nil {
 		return fmt.Errorf("store: write %s: %w", tmp, err)
@@ -91,3 +122,10 @@ func removeTemps(path string) {
 		}
 	}
 }
+
+// writeError is a failed write of the temporary file, told apart from the
+// source's own errors.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
