@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	nfqueue "github.com/florianl/go-nfqueue/v2"
 	"github.com/mdlayher/netlink"
@@ -73,6 +75,9 @@ type Reader struct {
 	nf    *nfqueue.Nfqueue
 	log   *slog.Logger
 	Stats Stats
+
+	cancel context.CancelFunc // stops the reader goroutine (after Start)
+	done   chan struct{}      // closed when it has stopped
 }
 
 // Open binds queue cfg.Num. It fails when another process already holds the
@@ -119,85 +124,73 @@ func Open(cfg Config) (*Reader, error) {
 // (with their contents) to this reader; a goroutine then hands every packet
 // to h until ctx is cancelled or Close is called. While nothing is bound the
 // queue rules' bypass flag lets candidates pass.
+//
+// go-nfqueue opens the socket and sends the verdicts, but the reader does
+// not use its receive loop: that costs two recvmsg calls (a peek for the
+// size, then the read), a fresh buffer and several small allocations per
+// packet. Here each packet is one read(2) on the non-blocking socket into a
+// reused buffer, parsed in place; the read that finds the socket empty
+// (EAGAIN) ends a burst and flushes the pending batch verdict before the
+// goroutine waits for the next packet. Packets queued while the bind is being
+// configured are handled like any other.
 func (r *Reader) Start(ctx context.Context, h Handler) error {
-	var pkt Packet
-	var b batch
 	rc, err := r.nf.Con.SyscallConn()
 	if err != nil {
 		return fmt.Errorf("NFQUEUE %d: %w", r.cfg.Num, err)
 	}
-	// The socket's descriptor, for the per-packet poll (taken once: a
-	// Control call per packet would allocate its closure every time).
-	fd := -1
-	if err := rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
-		return fmt.Errorf("NFQUEUE %d: %w", r.cfg.Num, err)
-	}
-	hook := func(a nfqueue.Attribute) int {
-		if a.PacketID == nil {
-			return 0
-		}
-		pkt = Packet{ID: *a.PacketID}
-		if a.Hook != nil {
-			pkt.Hook = *a.Hook
-		}
-		if a.InDev != nil {
-			pkt.InDev = *a.InDev
-		}
-		if a.OutDev != nil {
-			pkt.OutDev = *a.OutDev
-		}
-		if a.Payload != nil {
-			pkt.Payload = *a.Payload
-		}
-		v := Accept
-		if len(pkt.Payload) > 0 {
-			v = h(&pkt)
-		}
-		if r.cfg.DryRun {
-			v = Accept
-		}
-		r.Stats.Packets.Add(1)
-		nv := nfqueue.NfAccept
-		if v == Drop {
-			nv = nfqueue.NfDrop
-			r.Stats.Dropped.Add(1)
-		} else {
-			r.Stats.Accepted.Add(1)
-		}
-		// Batch verdicts: consecutive packets with the same verdict get one
-		// verdict message, sent as soon as no further packet is waiting on
-		// the socket (so nothing is held while the queue is idle) or the
-		// batch is full. A different verdict flushes the batch first.
-		if b.n > 0 && b.verdict != nv {
-			r.flush(ctx, &b)
-		}
-		b.verdict, b.last = nv, pkt.ID
-		b.n++
-		if b.n >= maxBatch || !moreWaiting(fd) {
-			r.flush(ctx, &b)
-		}
-		return 0
-	}
-	errfn := func(err error) int {
-		if ctx.Err() != nil {
-			return 1
-		}
-		if errors.Is(err, unix.ENOBUFS) {
-			r.Stats.ReadErrors.Add(1)
-			return 0
-		}
-		var ne interface{ Timeout() bool }
-		if errors.As(err, &ne) && ne.Timeout() {
-			return 0
-		}
-		r.Stats.ReadErrors.Add(1)
-		r.log.Warn("NFQUEUE receive failed", "queue", r.cfg.Num, "err", err)
-		return 0
-	}
-	if err := r.nf.RegisterWithErrorFunc(ctx, hook, errfn); err != nil {
+	l := &loop{r: r, h: h, ctx: ctx, rc: rc, buf: make([]byte, 64<<10)}
+	l.read = l.readBurst // one closure for the whole life of the reader
+
+	// Bind, with copy mode, flags and queue length, in one datagram; read
+	// until every message is acknowledged.
+	msgs, n := bindMessages(1, r.cfg.Num, r.cfg.CopyLen, r.flags(), r.cfg.MaxLen)
+	l.firstSeq, l.nAcks, l.binding = 1, n, true
+	if err := l.write(msgs); err != nil {
 		return fmt.Errorf("bind NFQUEUE %d: %w", r.cfg.Num, hint(err))
 	}
+	if err := r.nf.Con.SetReadDeadline(time.Now().Add(bindTimeout)); err != nil {
+		return fmt.Errorf("bind NFQUEUE %d: %w", r.cfg.Num, err)
+	}
+	for l.acks < l.nAcks {
+		if err := rc.Read(l.read); err != nil {
+			return fmt.Errorf("bind NFQUEUE %d: no answer from the kernel: %w", r.cfg.Num, err)
+		}
+		if l.rerr != nil {
+			return fmt.Errorf("bind NFQUEUE %d: %w", r.cfg.Num, l.rerr)
+		}
+	}
+	if l.bindErr != nil {
+		l.unbind()
+		return fmt.Errorf("bind NFQUEUE %d: %w", r.cfg.Num, hint(l.bindErr))
+	}
+	l.binding = false
+	if err := r.nf.Con.SetReadDeadline(time.Time{}); err != nil {
+		l.unbind()
+		return fmt.Errorf("NFQUEUE %d: %w", r.cfg.Num, err)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	r.cancel = cancel
+	r.done = make(chan struct{})
+	go func() {
+		<-runCtx.Done()
+		// A deadline in the past wakes the reader from its wait.
+		r.nf.Con.SetReadDeadline(time.Unix(1, 0))
+	}()
+	go func() {
+		defer close(r.done)
+		defer cancel()
+		l.run(runCtx)
+	}()
 	return nil
+}
+
+// bindTimeout bounds the wait for the kernel's answers to the bind.
+const bindTimeout = 5 * time.Second
+
+// flags are the queue flags the reader asks for.
+func (r *Reader) flags() uint32 {
+	return nfqueue.NfQaCfgFlagFailOpen | nfqueue.NfQaCfgFlagGSO
 }
 
 // maxBatch bounds the packets one verdict message covers.
@@ -210,45 +203,195 @@ type batch struct {
 	n       int
 }
 
-// flush sends the verdict for every packet of b (a batch verdict covers all
-// queued packets up to and including b.last, which are exactly b's: earlier
-// ones have their verdicts already).
-func (r *Reader) flush(ctx context.Context, b *batch) {
+// loop is the state of one reader goroutine.
+type loop struct {
+	r   *Reader
+	h   Handler
+	ctx context.Context
+	rc  syscall.RawConn
+	buf []byte
+	pkt Packet
+	b   batch
+
+	read func(fd uintptr) bool
+	rerr error // a read error met by read
+
+	// While binding: the sequence numbers of the bind messages, how many
+	// answers came, and the first error among them.
+	binding         bool
+	firstSeq        uint32
+	nAcks, acks     int
+	bindErr         error
+	parseErrsLogged bool
+}
+
+// run reads until the context ends or the socket is closed, then flushes the
+// last verdicts and unbinds.
+func (l *loop) run(ctx context.Context) {
+	defer l.unbind()
+	for {
+		l.rerr = nil
+		err := l.rc.Read(l.read)
+		l.flush()
+		if err != nil || ctx.Err() != nil {
+			return // deadline set by the cancel, or the socket closed
+		}
+		if l.rerr != nil {
+			if errors.Is(l.rerr, unix.EBADF) {
+				return
+			}
+			l.r.Stats.ReadErrors.Add(1)
+			l.r.log.Warn("NFQUEUE receive failed", "queue", l.r.cfg.Num, "err", l.rerr)
+		}
+	}
+}
+
+// readBurst reads datagrams until the socket is empty (then it flushes the
+// batch and asks to wait: false) or a read fails (l.rerr; true). While
+// binding it returns true once every bind message is answered.
+func (l *loop) readBurst(fd uintptr) bool {
+	for {
+		n, err := unix.Read(int(fd), l.buf)
+		switch {
+		case err == unix.EAGAIN:
+			l.flush()
+			return false
+		case err == unix.EINTR:
+			continue
+		case err == unix.ENOBUFS:
+			// Messages were lost to a full receive buffer (NoENOBUFS
+			// normally prevents this report); fail-open let them pass.
+			l.r.Stats.ReadErrors.Add(1)
+			continue
+		case err != nil:
+			l.rerr = err
+			return true
+		}
+		l.datagram(l.buf[:n])
+		if l.binding && l.acks >= l.nAcks {
+			return true
+		}
+	}
+}
+
+// datagram handles the messages of one datagram.
+func (l *loop) datagram(b []byte) {
+	err := eachMessage(b, func(m message) bool {
+		if m.isPacket() {
+			l.packet(m.data)
+			return true
+		}
+		if aerr, ok := m.ackErr(); ok && m.seq >= l.firstSeq && m.seq < l.firstSeq+uint32(l.nAcks) {
+			l.acks++
+			if aerr != nil && l.bindErr == nil {
+				l.bindErr = aerr
+			}
+		}
+		return true
+	})
+	if err != nil {
+		l.r.Stats.ReadErrors.Add(1)
+		if !l.parseErrsLogged {
+			l.parseErrsLogged = true
+			l.r.log.Warn("NFQUEUE message malformed", "queue", l.r.cfg.Num, "err", err)
+		}
+	}
+}
+
+// packet gives one queued packet its verdict. Consecutive packets with the
+// same verdict get one verdict message, sent when the socket has no further
+// packet waiting (readBurst), the batch is full, or the next packet's verdict
+// differs; so nothing is held while the queue is idle.
+func (l *loop) packet(data []byte) {
+	r := l.r
+	if !parsePacket(data, &l.pkt) {
+		r.Stats.ReadErrors.Add(1)
+		return
+	}
+	v := Accept
+	if len(l.pkt.Payload) > 0 {
+		v = l.h(&l.pkt)
+	}
+	if r.cfg.DryRun {
+		v = Accept
+	}
+	r.Stats.Packets.Add(1)
+	nv := nfqueue.NfAccept
+	if v == Drop {
+		nv = nfqueue.NfDrop
+		r.Stats.Dropped.Add(1)
+	} else {
+		r.Stats.Accepted.Add(1)
+	}
+	if l.b.n > 0 && l.b.verdict != nv {
+		l.flush()
+	}
+	l.b.verdict, l.b.last = nv, l.pkt.ID
+	l.b.n++
+	if l.b.n >= maxBatch {
+		l.flush()
+	}
+}
+
+// flush sends the verdict for every packet of the batch (a batch verdict
+// covers all queued packets up to and including b.last, which are exactly
+// the batch's: earlier ones have their verdicts already).
+func (l *loop) flush() {
+	b := &l.b
 	if b.n == 0 {
 		return
 	}
 	var err error
 	if b.n == 1 {
-		err = r.nf.SetVerdict(b.last, b.verdict)
+		err = l.r.nf.SetVerdict(b.last, b.verdict)
 	} else {
-		err = r.nf.SetVerdictBatch(b.last, b.verdict)
-		r.Stats.Batches.Add(1)
+		err = l.r.nf.SetVerdictBatch(b.last, b.verdict)
+		l.r.Stats.Batches.Add(1)
 	}
 	b.n = 0
 	if err != nil {
-		r.Stats.VerdictErrors.Add(1)
-		if ctx.Err() == nil {
-			r.log.Warn("NFQUEUE verdict failed", "queue", r.cfg.Num, "err", err)
+		l.r.Stats.VerdictErrors.Add(1)
+		if l.ctx.Err() == nil {
+			l.r.log.Warn("NFQUEUE verdict failed", "queue", l.r.cfg.Num, "err", err)
 		}
 	}
 }
 
-// moreWaiting reports whether another message is waiting on the queue's
-// socket fd (a poll with zero timeout; on error it says no, which flushes).
-func moreWaiting(fd int) bool {
-	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	n, err := unix.Poll(fds[:], 0)
-	return err == nil && n > 0 && fds[0].Revents&unix.POLLIN != 0
+// write sends a datagram to the kernel on the queue socket.
+func (l *loop) write(b []byte) error {
+	var werr error
+	err := l.rc.Write(func(fd uintptr) bool {
+		_, werr = unix.Write(int(fd), b)
+		return werr != unix.EAGAIN
+	})
+	if err != nil {
+		return err
+	}
+	return werr
+}
+
+// unbind tells the kernel this reader no longer serves the queue (best
+// effort: closing the socket unbinds it too).
+func (l *loop) unbind() {
+	l.write(appendConfig(nil, 0, l.r.cfg.Num, cmdAttr(nfqnlCfgUnbind)))
 }
 
 // Close unbinds the queue and closes the socket; it waits for the reader
 // goroutine to finish.
-func (r *Reader) Close() error { return r.nf.Close() }
+func (r *Reader) Close() error {
+	if r.cancel != nil {
+		r.cancel()
+		<-r.done
+	}
+	return r.nf.Close()
+}
 
 func hint(err error) error {
 	switch {
 	case errors.Is(err, unix.EPERM):
-		return fmt.Errorf("%w (ftwall needs CAP_NET_ADMIN)", err)
+		// The kernel answers EPERM both without CAP_NET_ADMIN and when
+		// another socket holds the queue number.
+		return fmt.Errorf("%w (ftwall needs CAP_NET_ADMIN, and no other process may be bound to this queue number: stop it or pick another with --queue)", err)
 	case errors.Is(err, unix.EBUSY):
 		return fmt.Errorf("%w (another process is bound to this queue number; pick another with --queue)", err)
 	}

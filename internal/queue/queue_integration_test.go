@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,6 +59,11 @@ func TestBatchedVerdictsUnderFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sink.Close()
+	// The released runs arrive faster than a default socket buffer holds;
+	// the test is about verdicts, not about the sink keeping up.
+	if err := sink.SetReadBuffer(16 << 20); err != nil {
+		t.Fatal(err)
+	}
 	var got, bad atomic.Int64
 	go func() {
 		buf := make([]byte, 64)
@@ -111,4 +117,47 @@ func TestBatchedVerdictsUnderFlood(t *testing.T) {
 		t.Error("no batch verdict was sent although the queue was backed up")
 	}
 	t.Logf("verdict batches: %d for %d packets", r.Stats.Batches.Load(), n)
+}
+
+// TestBindBusyAndClose binds a queue twice (the second bind must fail with
+// the hint about another process), then checks that Close stops a started
+// reader promptly and frees the queue number for the next reader.
+func TestBindBusyAndClose(t *testing.T) {
+	l := lab.NewT(t)
+	ctx := context.Background()
+	accept := func(*queue.Packet) queue.Verdict { return queue.Accept }
+	r1, err := queue.Open(queue.Config{Num: 3, NetNS: l.Router.Fd()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r1.Start(ctx, accept); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := queue.Open(queue.Config{Num: 3, NetNS: l.Router.Fd()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r2.Start(ctx, accept)
+	r2.Close()
+	if err == nil || !strings.Contains(err.Error(), "other process") {
+		t.Errorf("second bind of queue 3: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r1.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	r3, err := queue.Open(queue.Config{Num: 3, NetNS: l.Router.Fd()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r3.Close()
+	if err := r3.Start(ctx, accept); err != nil {
+		t.Errorf("bind after Close: %v", err)
+	}
 }
