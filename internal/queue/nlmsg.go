@@ -18,10 +18,10 @@ const (
 	nfqnlMsgPacket  = 0
 	nfqnlMsgConfig  = 2
 
-	nfqaPacketHdr   = 1  // NFQA_PACKET_HDR
-	nfqaIfindexIn   = 5  // NFQA_IFINDEX_INDEV
-	nfqaIfindexOut  = 6  // NFQA_IFINDEX_OUTDEV
-	nfqaPayload     = 10 // NFQA_PAYLOAD
+	nfqaPacketHdr   = 1      // NFQA_PACKET_HDR
+	nfqaIfindexIn   = 5      // NFQA_IFINDEX_INDEV
+	nfqaIfindexOut  = 6      // NFQA_IFINDEX_OUTDEV
+	nfqaPayload     = 10     // NFQA_PAYLOAD
 	nlaTypeMask     = 0x3fff // without NLA_F_NESTED / NLA_F_NET_BYTEORDER
 	nfqaCfgCmd      = 1
 	nfqaCfgParams   = 2

@@ -61,7 +61,7 @@ func ackMessage(seq uint32, errno syscall.Errno) []byte {
 }
 
 func TestParsePacket(t *testing.T) {
-	payload := []byte{0x45, 0, 0, 20, 1, 2, 3} // odd length: padding follows
+	payload := []byte{0x45, 0, 0, 20, 1, 2, 3}              // odd length: padding follows
 	mark := appendAttr(nil, kNFQA_MARK, []byte{0, 0, 0, 7}) // ignored
 	mark = appendAttr(mark, kNFQA_TIMESTAMP, make([]byte, 16))
 	dgram := append(packetMessage(77, 2, 5, 6, payload, mark), packetMessage(78, 1, 9, 0, nil)...)
