@@ -10,7 +10,10 @@ import (
 const (
 	udataTypeComment = 0
 	maxCommentLen    = 254 // the TLV length is one byte and counts the NUL
-	fingerprintTag   = " [ftwall "
+	// maxElemCommentLen is the longest element comment this kernel keeps
+	// (measured: 252 bytes fail with EINVAL, 253 are accepted and dropped).
+	maxElemCommentLen = 251
+	fingerprintTag    = " [ftwall "
 )
 
 // ruleComment is the comment of one of ftwall's rules:

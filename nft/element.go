@@ -18,7 +18,8 @@ type Element struct {
 	Expires time.Duration `json:"expires"`
 	// Comment is the element's comment (nft shows it); ftwall keeps a locked
 	// client's FastTrack port and network there, so that a restart can go on
-	// probing it. At most 253 bytes.
+	// probing it. At most 251 bytes (this kernel refuses 252 with EINVAL and
+	// drops a 253-byte comment silently).
 	Comment string `json:"comment,omitempty"`
 }
 
@@ -94,8 +95,8 @@ func (k setKind) normalizeElements(elems []Element) ([]Element, error) {
 		if r := t % time.Millisecond; r != 0 {
 			t += time.Millisecond - r
 		}
-		if len(e.Comment) > maxCommentLen-1 || strings.IndexByte(e.Comment, 0) >= 0 {
-			return nil, fmt.Errorf("set %s: element %s: comment is longer than %d bytes or holds a NUL", k.name, a, maxCommentLen-1)
+		if len(e.Comment) > maxElemCommentLen || strings.IndexByte(e.Comment, 0) >= 0 {
+			return nil, fmt.Errorf("set %s: element %s: comment is longer than %d bytes or holds a NUL", k.name, a, maxElemCommentLen)
 		}
 		ne := Element{Addr: a, Timeout: t, Comment: e.Comment}
 		if i, ok := index[a]; ok {

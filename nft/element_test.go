@@ -73,13 +73,48 @@ func TestNormalizeElements(t *testing.T) {
 
 func TestChunks(t *testing.T) {
 	var got [][2]int
-	chunks(2500, func(lo, hi int) { got = append(got, [2]int{lo, hi}) })
+	chunks(2500, maxElemsPerMessage, func(lo, hi int) { got = append(got, [2]int{lo, hi}) })
 	if want := [][2]int{{0, 1000}, {1000, 2000}, {2000, 2500}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("chunks = %v", got)
 	}
 	got = nil
-	chunks(0, func(lo, hi int) { got = append(got, [2]int{lo, hi}) })
+	chunks(0, maxElemsPerMessage, func(lo, hi int) { got = append(got, [2]int{lo, hi}) })
 	if got != nil {
 		t.Errorf("chunks(0) = %v", got)
+	}
+}
+
+// TestPerMessage checks that messages with long comments hold fewer
+// elements, so an element list never passes its u16 length.
+func TestPerMessage(t *testing.T) {
+	if n := perMessage(0); n != maxElemsPerMessage {
+		t.Errorf("perMessage(0) = %d", n)
+	}
+	for _, l := range []int{1, 20, 40, 100, maxElemCommentLen} {
+		n := perMessage(l)
+		if n < 1 || n > maxElemsPerMessage {
+			t.Fatalf("perMessage(%d) = %d", l, n)
+		}
+		// The largest element: IPv6 key, timeout, comment of l bytes.
+		size := 4 + 4 + (4 + 16) + (4 + 8) + 4 + (2+l+1+3)&^3
+		if n*size > 65535 {
+			t.Errorf("perMessage(%d) = %d: %d bytes of elements overflow the attribute length", l, n, n*size)
+		}
+	}
+	if perMessage(maxElemCommentLen) >= perMessage(20) {
+		t.Error("long comments do not shrink the messages")
+	}
+}
+
+func TestElementCommentLimit(t *testing.T) {
+	k, _ := lookupSet(SetLocked6)
+	ok := Element{Addr: netip.MustParseAddr("fd00::1"), Comment: strings.Repeat("c", maxElemCommentLen)}
+	if _, err := k.normalizeElements([]Element{ok}); err != nil {
+		t.Errorf("a %d-byte comment refused: %v", maxElemCommentLen, err)
+	}
+	long := ok
+	long.Comment += "c"
+	if _, err := k.normalizeElements([]Element{long}); err == nil {
+		t.Errorf("a %d-byte comment accepted; this kernel refuses or drops it", len(long.Comment))
 	}
 }

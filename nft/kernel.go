@@ -27,6 +27,8 @@ type Kernel struct {
 	// after a batch that deleted elements waits for an RCU grace period in
 	// the kernel (~10 ms), far longer than the write itself.
 	elemConn *conn
+	// loadBuf encodes LoadElements' batches (guarded by writeM).
+	loadBuf elemBatch
 
 	// beforeFlush, when set (tests only), may add messages to a Setup batch
 	// just before it is sent.
@@ -147,6 +149,7 @@ const (
 // conn is one netlink socket of the nftables family, used for one operation.
 type conn struct {
 	*nftables.Conn
+	nl   *netlink.Conn // Conn's socket, for raw element batches (elembatch.go)
 	stop func() bool
 }
 
@@ -184,7 +187,7 @@ func (k *Kernel) dial(ctx context.Context, interruptible bool, sndbuf, rcvbuf in
 	if err != nil {
 		return nil, fmt.Errorf("open netlink socket: %w", err)
 	}
-	c := &conn{Conn: nc}
+	c := &conn{Conn: nc, nl: nl}
 	if interruptible && nl != nil {
 		if d, ok := ctx.Deadline(); ok {
 			_ = nl.SetDeadline(d)

@@ -250,7 +250,11 @@ func (p *plan) apply(c *nftables.Conn) error {
 
 func addChunked(c *nftables.Conn, s *nftables.Set, elems []nftables.SetElement) error {
 	var err error
-	chunks(len(elems), func(lo, hi int) {
+	longest := 0
+	for _, e := range elems {
+		longest = max(longest, len(e.Comment))
+	}
+	chunks(len(elems), perMessage(longest), func(lo, hi int) {
 		if e := c.SetAddElements(s, elems[lo:hi]); e != nil && err == nil {
 			err = fmt.Errorf("set %s: %w", s.Name, e)
 		}
