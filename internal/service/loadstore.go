@@ -11,7 +11,7 @@ import (
 
 // loadChunk is how many storefile peers go to the kernel in one LoadElements
 // call.
-const loadChunk = 20000
+const loadChunk = 10000
 
 // loadBatch is a chunk of storefile peers for one set.
 type loadBatch struct {
