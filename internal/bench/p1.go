@@ -12,10 +12,11 @@ const (
 	cfgFtwall     = "ftwall"
 	cfgHistorical = "queue every LAN packet (ftwall 1.x design)"
 	cfgConntrack  = "conntrack only"
+	cfgOneLookup  = "one set lookup"
 )
 
 // p1Configs in the order they are measured in each run.
-var p1Configs = []string{cfgNone, cfgFtwall, cfgConntrack, cfgHistorical}
+var p1Configs = []string{cfgNone, cfgFtwall, cfgConntrack, cfgHistorical, cfgOneLookup}
 
 // p1 measures forwarding through the router with no table, with ftwall's
 // table (and `ftwall run` reading its queue), and with every LAN packet
@@ -25,8 +26,9 @@ func (r *runner) p1(ctx context.Context) *Section {
 	s.Method = []string{
 		"Bulk TCP from the client to the internet namespace through the router (iperf3, " + fmt.Sprint(r.sz.iperfSecs) + " s after 1 s omitted) and 64-byte UDP frames (18-byte payloads, sendmmsg from one thread pinned to CPU 0, to 32 addresses, counted and dropped on arrival by a prerouting rule of the internet namespace) per second, in the router configurations below, measured one after another in every run: **no table** (no nftables ruleset at all), **ftwall** (`ftwall run` with its table inet ftwall; the traffic is not FastTrack, so nothing of it is queued) and **queue every LAN packet**, the ftwall 1.x design: a table inet ftwbench whose forward chain queues every packet from a LAN interface to `ftwbench accept-loop --historical`, a go-nfqueue reader that accepts everything (no inspection, so this is a lower bound of that design's cost), without fail-open and without GSO as ftwall 1.x's ip_queue reader had (a full queue drops; every TCP segment crosses user space on its own). The ratios are formed within each run.",
 		"ftwall's table does not use conntrack (its time-lock rule matches the TCP SYN), so neither the ftwall nor the no-table configuration tracks connections. Gateways usually track connections anyway (NAT, stateful rules); a fourth, diagnostic configuration, **conntrack only** (a table inet ftwbench whose one rule reads `ct state`), shows what that alone costs on this machine, for comparison with ftwall's rules.",
+		"A fifth, diagnostic configuration, **one set lookup** (a table inet ftwbench whose forward chain has the single rule `ip daddr @peers4 drop` on an empty set with the timeout flag, as ftwall's peers4), is the least any ruleset that drops blocked peers in the kernel does to every forwarded packet. Its ratio to no table is the floor of what such a design costs on this machine.",
 	}
-	var tcp, pps, offered [4][]float64
+	var tcp, pps, offered [5][]float64
 	for run := range r.o.Runs {
 		for i, cfg := range p1Configs {
 			bps, p, off, err := r.p1Once(ctx, s, cfg)
@@ -59,6 +61,8 @@ func (r *runner) p1(ctx context.Context) *Section {
 	s.figure("UDP pps ratio conntrack only / no table (diagnostic)", UnitRatio, Ratios(pps[2], pps[0]))
 	s.figure("TCP ratio ftwall / conntrack only (diagnostic)", UnitRatio, Ratios(tcp[1], tcp[2]))
 	s.figure("UDP pps ratio ftwall / conntrack only (diagnostic)", UnitRatio, Ratios(pps[1], pps[2]))
+	s.figure("UDP pps ratio one set lookup / no table (diagnostic)", UnitRatio, Ratios(pps[4], pps[0]))
+	s.figure("UDP pps ratio ftwall / one set lookup (diagnostic)", UnitRatio, Ratios(pps[1], pps[4]))
 	return s
 }
 
@@ -93,6 +97,11 @@ func (r *runner) p1Once(ctx context.Context, s *Section, cfg string) (bps, pps, 
 			return 0, 0, 0, err
 		}
 		s.command(fmt.Sprintf("table inet %s in <router>: forward hook, priority -1: ct state new counter (conntrack on, nothing else)", TableName))
+	case cfgOneLookup:
+		if err := InstallOneLookup(r.lab.Router); err != nil {
+			return 0, 0, 0, err
+		}
+		s.command(fmt.Sprintf("table inet %s in <router>: forward hook, priority -1: ip daddr @peers4 drop (empty set, timeout flag)", TableName))
 	case cfgHistorical:
 		rs, err := InstallHistorical(ctx, r.lab.Router, r.lab.LANIfs, 0)
 		if err != nil {

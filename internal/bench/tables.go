@@ -219,6 +219,39 @@ func InstallConntrackOnly(ns *lab.NS) error {
 	return nil
 }
 
+// InstallOneLookup creates a table inet ftwbench in ns whose forward chain
+// has a single rule, `ip daddr @peers4 drop`, on an empty set with the
+// timeout flag like ftwall's peers4: the least any ruleset that blocks peers
+// in the kernel does to every forwarded packet. Nothing matches it.
+func InstallOneLookup(ns *lab.NS) error {
+	c, err := nftConn(ns)
+	if err != nil {
+		return err
+	}
+	defer c.CloseLasting()
+	t := c.AddTable(benchTable())
+	set := &nftables.Set{Table: t, Name: "peers4", KeyType: nftables.TypeIPAddr, HasTimeout: true}
+	if err := c.AddSet(set, nil); err != nil {
+		return fmt.Errorf("set peers4 in table inet %s: %w", TableName, err)
+	}
+	ch := c.AddChain(&nftables.Chain{
+		Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityRef(-1),
+	})
+	c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: userdata.AppendString(nil, userdata.TypeComment, "one-lookup"),
+		Exprs: []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.NFPROTO_IPV4}},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+			&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID},
+			&expr.Verdict{Kind: expr.VerdictDrop},
+		}})
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("create table inet %s (one lookup) in network namespace %s: %w", TableName, ns.Name, err)
+	}
+	return nil
+}
+
 // queueExpr is a queue statement with bypass for one queue.
 func queueExpr(be nft.Backend, num uint16) expr.Any {
 	if be == nft.BackendNative {
