@@ -141,6 +141,13 @@ func (s *Store) put(m map[netip.Addr]slot, p Peer) bool {
 	return true
 }
 
+// putLocked is put taking s.mu.
+func (s *Store) putLocked(m map[netip.Addr]slot, p Peer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.put(m, p)
+}
+
 // Dirty reports whether the store has changes that are not saved.
 func (s *Store) Dirty() bool {
 	s.mu.Lock()
@@ -185,19 +192,21 @@ func (s *Store) Stream(fn func(Peer) error) ([]LineError, error) {
 		}
 		return true
 	}
+	// intoAll merges p into all and hands it to fn when it is the newest
+	// entry of its address so far.
+	intoAll := func(p Peer) error {
+		if s.putLocked(all, p) {
+			return fn(p)
+		}
+		return nil
+	}
 	lineErrs, err := readFrom(f, s.path, fi.ModTime(), func(p Peer) error {
 		read++
 		if !keep(p) {
 			return nil
 		}
 		if all != nil {
-			s.mu.Lock()
-			newer := s.put(all, p)
-			s.mu.Unlock()
-			if newer {
-				return fn(p)
-			}
-			return nil
+			return intoAll(p)
 		}
 		if have {
 			switch c := p.Addr.Compare(prev.Addr); {
@@ -217,13 +226,7 @@ func (s *Store) Stream(fn func(Peer) error) ([]LineError, error) {
 				if err := fn(prev); err != nil {
 					return err
 				}
-				s.mu.Lock()
-				newer := s.put(all, p)
-				s.mu.Unlock()
-				if newer {
-					return fn(p)
-				}
-				return nil
+				return intoAll(p)
 			}
 			if err := fn(prev); err != nil {
 				return err
@@ -266,9 +269,7 @@ func (s *Store) readPrefix(n int, cutoff int64) (map[netip.Addr]slot, error) {
 		}
 		i++
 		if p.LastSeen.Unix() >= cutoff {
-			s.mu.Lock()
-			s.put(m, p)
-			s.mu.Unlock()
+			s.putLocked(m, p)
 		}
 		return nil
 	})
@@ -297,9 +298,7 @@ func (s *Store) Peers() ([]Peer, error) {
 	if !whole {
 		if _, err := readFile(s.path, func(p Peer) error {
 			if p.LastSeen.Unix() >= cutoff {
-				s.mu.Lock()
-				s.put(m, p)
-				s.mu.Unlock()
+				s.putLocked(m, p)
 			}
 			return nil
 		}); err != nil {
@@ -457,21 +456,16 @@ func (s *Store) merge(pend []Peer, cutoff int64) source {
 // with pend, sorted.
 func (s *Store) writeSorted(pend []Peer, cutoff int64) (int64, error) {
 	m := make(map[netip.Addr]slot)
-	add := func(p Peer) {
-		s.mu.Lock()
-		s.put(m, p)
-		s.mu.Unlock()
-	}
 	if _, err := readFile(s.path, func(p Peer) error {
 		if p.LastSeen.Unix() >= cutoff {
-			add(p)
+			s.putLocked(m, p)
 		}
 		return nil
 	}); err != nil {
 		return 0, err
 	}
 	for _, p := range pend {
-		add(p)
+		s.putLocked(m, p)
 	}
 	all := make([]Peer, 0, len(m))
 	s.mu.Lock()
