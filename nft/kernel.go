@@ -29,6 +29,12 @@ type Kernel struct {
 	elemConn *conn
 	// loadBuf encodes LoadElements' batches (guarded by writeM).
 	loadBuf elemBatch
+	// noSetRetime: this kernel ignored a set's new default timeout once, so
+	// Setup recreates such sets (guarded by writeM).
+	noSetRetime bool
+	// ignoreRetime (tests only) makes Setup's in-place timeout updates
+	// have no effect, as on a kernel without set updates.
+	ignoreRetime bool
 
 	// beforeFlush, when set (tests only), may add messages to a Setup batch
 	// just before it is sent.

@@ -236,13 +236,23 @@ func TestIntegrationSetupKeepsElements(t *testing.T) {
 		t.Errorf("wan_ifs:\n%s", out)
 	}
 
-	// New default timeouts: sets are recreated and refilled in the same batch;
-	// elements keep their remaining lifetime.
+	// New default timeouts. peers4/6 go from one nonzero timeout to another:
+	// the kernel updates them in place (same set handle, elements never
+	// leave the set). locked4/6 go to 0 (never expire): they are recreated
+	// and refilled in the same batch, elements keeping their remaining
+	// lifetime.
 	retimed := changed
 	retimed.PeerTimeout = 48 * time.Hour
 	retimed.TimeLock = 0 // time-lock off: no lock rules, no input chain
+	handles := map[string]uint64{SetPeers4: setHandle(t, k, SetPeers4), SetLocked4: setHandle(t, k, SetLocked4)}
 	if res := mustSetup(t, k, retimed, SetupOptions{}); !res.Changed {
 		t.Errorf("new timeouts: %+v", res)
+	}
+	if h := setHandle(t, k, SetPeers4); h != handles[SetPeers4] {
+		t.Errorf("peers4 was recreated (handle %d → %d), not updated in place", handles[SetPeers4], h)
+	}
+	if h := setHandle(t, k, SetLocked4); h == handles[SetLocked4] {
+		t.Errorf("locked4 kept its handle %d although its timeout went to 0", h)
 	}
 	checkKept("new timeouts")
 	st, err := k.Status(ctx, 0)
@@ -270,6 +280,58 @@ func TestIntegrationSetupKeepsElements(t *testing.T) {
 	if got, want := ruleComments(t, k), wantComments(t, cfg, be); !reflect.DeepEqual(got, want) {
 		t.Errorf("rules after going back differ")
 	}
+}
+
+// TestIntegrationRetimeFallback makes Setup believe the kernel ignored an
+// in-place timeout update (as kernels without set updates do): it must
+// recreate the sets in a second batch and keep their elements.
+func TestIntegrationRetimeFallback(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	ctx := testCtx(t)
+	cfg := integrationConfig()
+	mustSetup(t, k, cfg, SetupOptions{})
+	if err := k.AddElements(ctx, SetPeers4, elemsOf(v4s("198.51.100.1", 3), 0)); err != nil {
+		t.Fatal(err)
+	}
+	h := setHandle(t, k, SetPeers4)
+	k.ignoreRetime = true
+	cfg.PeerTimeout += time.Hour
+	if res := mustSetup(t, k, cfg, SetupOptions{}); !res.Changed {
+		t.Errorf("Setup: %+v", res)
+	}
+	if !k.noSetRetime {
+		t.Error("the fallback was not remembered")
+	}
+	if setHandle(t, k, SetPeers4) == h {
+		t.Error("peers4 was not recreated by the fallback")
+	}
+	if els := mustElements(t, k, SetPeers4); len(els) != 3 {
+		t.Errorf("peers4 after the fallback: %+v", els)
+	}
+	st, err := k.Status(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st.Sets {
+		if s.Name == SetPeers4 && s.Timeout != cfg.PeerTimeout {
+			t.Errorf("peers4 default timeout %v, want %v", s.Timeout, cfg.PeerTimeout)
+		}
+	}
+}
+
+// setHandle returns the kernel's handle of a set of the table.
+func setHandle(t *testing.T, k *Kernel, name string) uint64 {
+	t.Helper()
+	infos, err := k.readSetInfo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	si, ok := infos[name]
+	if !ok || si.handle == 0 {
+		t.Fatalf("set %s: %+v", name, si)
+	}
+	return si.handle
 }
 
 func TestIntegrationReset(t *testing.T) {
@@ -615,12 +677,14 @@ func TestIntegrationManyElementsOneBatch(t *testing.T) {
 	if got := mustElements(t, k, SetPeers6); !reflect.DeepEqual(addrsOf(got), v6[3000:]) {
 		t.Errorf("peers6 after delete has %d elements, want %d", len(got), len(v6)-3000)
 	}
-	// Changing the default timeout carries all of them over in one batch.
+	// Changing the default timeout where the kernel cannot update a set in
+	// place (simulated) carries all of them over in one batch.
 	cfg := integrationConfig()
 	cfg.PeerTimeout = 12 * time.Hour
+	k.ignoreRetime = true
 	start = time.Now()
 	mustSetup(t, k, cfg, SetupOptions{})
-	t.Logf("setup recreating peers4/peers6 with %d elements: %v", len(v4)+len(v6)-3000, time.Since(start))
+	t.Logf("setup recreating peers4/peers6 with %d elements (after an ignored in-place update): %v", len(v4)+len(v6)-3000, time.Since(start))
 	got := mustElements(t, k, SetPeers4)
 	if len(got) != len(v4) {
 		t.Fatalf("peers4 after the timeout change has %d elements, want %d", len(got), len(v4))

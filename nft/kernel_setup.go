@@ -13,10 +13,12 @@ import (
 //
 // The same cfg again changes nothing. Otherwise every rule of the table is
 // replaced in the same batch that updates the sets, so packets see either
-// the old or the new ruleset. Set elements are kept: a set whose definition
-// changes (its default timeout) is read, recreated and refilled in that
-// batch; elements keep their remaining lifetime, and elements that never
-// expired get the new default. opts.Reset empties the peers and locked sets
+// the old or the new ruleset. Set elements are kept: a set whose default
+// timeout changes from one nonzero value to another is updated in place (its
+// elements untouched); a set whose definition changes otherwise (a default
+// timeout to or from 0) is read, recreated and refilled in that batch, where
+// elements keep their remaining lifetime and elements that never expired get
+// the new default. opts.Reset empties the peers and locked sets
 // instead. The allow sets always get exactly cfg.Allow.
 func (k *Kernel) Setup(ctx context.Context, cfg Config, opts SetupOptions) (SetupResult, error) {
 	if err := cfg.Validate(); err != nil {
@@ -24,6 +26,11 @@ func (k *Kernel) Setup(ctx context.Context, cfg Config, opts SetupOptions) (Setu
 	}
 	k.writeM.Lock()
 	defer k.writeM.Unlock()
+	return k.setupLocked(ctx, cfg, opts)
+}
+
+// setupLocked is Setup with k.writeM held.
+func (k *Kernel) setupLocked(ctx context.Context, cfg Config, opts SetupOptions) (SetupResult, error) {
 	if err := k.check(ctx); err != nil {
 		return SetupResult{}, err
 	}
@@ -48,7 +55,7 @@ func (k *Kernel) Setup(ctx context.Context, cfg Config, opts SetupOptions) (Setu
 	if err != nil {
 		return SetupResult{}, err
 	}
-	d := compare(rs, st)
+	d := compare(rs, st, !k.noSetRetime)
 	res := SetupResult{Backend: be, Created: !st.present, Changed: !d.inSync || opts.Reset}
 	if !res.Changed {
 		k.log.Info("ruleset already in place", "table", "inet "+TableName, "backend", be, "fingerprint", rs.fingerprint)
@@ -74,7 +81,7 @@ func (k *Kernel) Setup(ctx context.Context, cfg Config, opts SetupOptions) (Setu
 		}
 	}
 
-	p := plan{rs: rs, st: st, d: d, reset: opts.Reset, carry: carry}
+	p := plan{rs: rs, st: st, d: d, reset: opts.Reset, carry: carry, ignoreRetime: k.ignoreRetime}
 	elemOps, msgs := p.size()
 	sndbuf, rcvbuf := batchBuffers(elemOps, msgs)
 	c, err := k.dial(ctx, false, sndbuf, rcvbuf)
@@ -95,6 +102,19 @@ func (k *Kernel) Setup(ctx context.Context, cfg Config, opts SetupOptions) (Setu
 	if err := c.Flush(); err != nil {
 		return SetupResult{}, setupError(be, cfg.Backend, err)
 	}
+	if len(d.retime) > 0 {
+		ok, err := k.retimed(ctx, rs, d.retime)
+		if err != nil {
+			return SetupResult{}, err
+		}
+		if !ok {
+			// An older kernel ignores the new timeout of an existing
+			// set: recreate such sets (carrying their elements) instead.
+			k.log.Warn("the kernel did not update set timeouts in place; recreating the sets")
+			k.noSetRetime = true
+			return k.setupLocked(ctx, cfg, opts)
+		}
+	}
 	carried := 0
 	for _, e := range carry {
 		carried += len(e)
@@ -103,6 +123,26 @@ func (k *Kernel) Setup(ctx context.Context, cfg Config, opts SetupOptions) (Setu
 		"created", res.Created, "reset", opts.Reset, "why", strings.Join(d.reasons, "; "),
 		"elements_carried", carried, "took", time.Since(start))
 	return res, nil
+}
+
+// retimed reports whether the kernel now has the wanted default timeout on
+// every set of names (updated in place by the batch just sent).
+func (k *Kernel) retimed(ctx context.Context, rs *ruleset, names map[string]bool) (bool, error) {
+	c, err := k.dial(ctx, true, 0, 0)
+	if err != nil {
+		return false, kernelError("connect to nftables", noNftables(err))
+	}
+	defer c.close()
+	for name := range names {
+		got, err := c.GetSetByName(table(), name)
+		if err != nil {
+			return false, kernelError("read set "+name, err)
+		}
+		if !sameTimeout(rs.set(name).set.Timeout, got.Timeout) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // setupError explains a failed Setup batch.
@@ -146,6 +186,9 @@ type plan struct {
 	d     diff
 	reset bool
 	carry map[string][]Element
+	// ignoreRetime (tests only) leaves out in-place timeout updates, as a
+	// kernel without set updates ignores them.
+	ignoreRetime bool
 }
 
 // size estimates the batch: element operations and messages.
@@ -202,6 +245,13 @@ func (p *plan) apply(c *nftables.Conn) error {
 		_, exists := st.sets[name]
 		switch {
 		case exists && !p.d.recreate[name]:
+			if p.d.retime[name] && !p.ignoreRetime {
+				// NEWSET on the existing set updates its default
+				// timeout; its elements stay as they are.
+				if err := c.AddSet(s.set, nil); err != nil {
+					return fmt.Errorf("set %s: %w", name, err)
+				}
+			}
 			if !s.dynamic {
 				c.FlushSet(s.set)
 				if err := addChunked(c, s.set, s.elems); err != nil {

@@ -103,6 +103,15 @@ func sameSetDefinition(want, got *nftables.Set) bool {
 		sameTimeout(want.Timeout, got.Timeout)
 }
 
+// onlyTimeoutDiffers reports whether the two sets differ in their default
+// timeout alone, both nonzero: elements that never expire exist only with a
+// zero default, and an update in place would leave them so.
+func onlyTimeoutDiffers(want, got *nftables.Set) bool {
+	w := *want
+	w.Timeout = got.Timeout
+	return sameSetDefinition(&w, got) && want.Timeout != 0 && got.Timeout != 0
+}
+
 // jiffyTolerance covers the kernel keeping set timeouts in jiffies (at least
 // 100 Hz): a timeout that is no multiple of the jiffy comes back rounded.
 const jiffyTolerance = 10 * time.Millisecond
@@ -128,11 +137,17 @@ func sameChainDefinition(want, got *nftables.Chain) bool {
 type diff struct {
 	inSync   bool            // nothing to do (apart from a reset)
 	recreate map[string]bool // sets that exist with another definition
-	reasons  []string        // why the ruleset is not in sync, for the log
+	// retime: sets whose default timeout alone changes, from one that
+	// expires to another; the kernel updates such a set in place.
+	retime  map[string]bool
+	reasons []string // why the ruleset is not in sync, for the log
 }
 
-func compare(rs *ruleset, st *state) diff {
-	d := diff{recreate: map[string]bool{}}
+// compare diffs the desired ruleset with the kernel's state. With
+// canRetime, a set whose nonzero default timeout changes to another nonzero
+// one is updated in place instead of being recreated.
+func compare(rs *ruleset, st *state, canRetime bool) diff {
+	d := diff{recreate: map[string]bool{}, retime: map[string]bool{}}
 	if !st.present {
 		d.reasons = append(d.reasons, "table absent")
 		return d
@@ -143,6 +158,11 @@ func compare(rs *ruleset, st *state) diff {
 		case !ok:
 			d.reasons = append(d.reasons, "set "+s.set.Name+" missing")
 		case !sameSetDefinition(s.set, got):
+			if canRetime && onlyTimeoutDiffers(s.set, got) {
+				d.retime[s.set.Name] = true
+				d.reasons = append(d.reasons, "set "+s.set.Name+" default timeout differs")
+				break
+			}
 			d.recreate[s.set.Name] = true
 			d.reasons = append(d.reasons, "set "+s.set.Name+" definition differs")
 		}

@@ -15,9 +15,13 @@ import (
 // no constant for it).
 const nftaSetCount = 20
 
+// nftaSetHandle is NFTA_SET_HANDLE (not in golang.org/x/sys either).
+const nftaSetHandle = 16
+
 // setInfo is what the kernel reports about a set itself.
 type setInfo struct {
 	name     string
+	handle   uint64 // the kernel's handle: a recreated set gets a new one
 	flags    uint32
 	timeout  time.Duration
 	count    int
@@ -32,6 +36,12 @@ func parseSetMessage(b []byte) (setInfo, error) {
 		switch typ {
 		case unix.NFTA_SET_NAME:
 			si.name = strings.TrimRight(string(p), "\x00")
+		case nftaSetHandle:
+			h, err := beUint64(p)
+			if err != nil {
+				return fmt.Errorf("set handle: %w", err)
+			}
+			si.handle = h
 		case unix.NFTA_SET_FLAGS:
 			f, err := beUint32(p)
 			if err != nil {
