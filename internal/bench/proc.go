@@ -15,15 +15,11 @@ import (
 )
 
 // Proc is a long-running program inside a lab namespace (`ftwall run`, the
-// accept loop, the iperf3 server).
+// accept loop, the iperf3 server), with its output collected.
 type Proc struct {
-	name    string
+	*lab.Proc
 	cmdline string
-	cmd     *exec.Cmd
 	out     *lab.Buffer
-	done    chan struct{}
-	waitErr error
-	started time.Time
 }
 
 // childEnv is the environment of the programs ftwbench starts: its own,
@@ -39,23 +35,14 @@ func childEnv() []string {
 	return env
 }
 
-// StartProc starts path with args in ns (`ip netns exec`, which execs the
-// program itself, so the process id is the program's).
+// StartProc starts path with args in ns.
 func StartProc(ns *lab.NS, name, path string, args ...string) (*Proc, error) {
-	p := &Proc{name: name, out: &lab.Buffer{}, done: make(chan struct{})}
-	p.cmd = ns.Command(context.Background(), path, args...)
-	p.cmd.Env = childEnv()
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmdline = ShellQuote(append([]string{path}, args...))
-	p.started = time.Now()
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s in network namespace %s: %w", name, ns.Name, err)
+	out := &lab.Buffer{}
+	lp, err := lab.StartProc(ns, name, out, childEnv(), path, args...)
+	if err != nil {
+		return nil, err
 	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return &Proc{Proc: lp, out: out, cmdline: ShellQuote(append([]string{path}, args...))}, nil
 }
 
 // CommandLine is the program's command line (without `ip netns exec`).
@@ -64,9 +51,6 @@ func (p *Proc) CommandLine() string { return p.cmdline }
 // Output returns what the program printed so far.
 func (p *Proc) Output() string { return p.out.String() }
 
-// Pid is the program's process id.
-func (p *Proc) Pid() int { return p.cmd.Process.Pid }
-
 // WaitOutput waits until the output contains text and returns the time
 // from the start of the program until then (measured when seen, polling
 // every millisecond).
@@ -74,17 +58,17 @@ func (p *Proc) WaitOutput(ctx context.Context, text string, limit time.Duration)
 	deadline := time.Now().Add(limit)
 	for {
 		if strings.Contains(p.out.String(), text) {
-			return time.Since(p.started), nil
+			return time.Since(p.Started()), nil
 		}
 		select {
-		case <-p.done:
-			return 0, fmt.Errorf("%s exited (%v) before printing %q:\n%s", p.name, p.waitErr, text, tail(p.out.String(), 2000))
+		case <-p.Done():
+			return 0, fmt.Errorf("%s exited (%v) before printing %q:\n%s", p.Name(), p.Err(), text, tail(p.out.String(), 2000))
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-time.After(time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("%s did not print %q within %v:\n%s", p.name, text, limit, tail(p.out.String(), 2000))
+			return 0, fmt.Errorf("%s did not print %q within %v:\n%s", p.Name(), text, limit, tail(p.out.String(), 2000))
 		}
 	}
 }
@@ -92,54 +76,28 @@ func (p *Proc) WaitOutput(ctx context.Context, text string, limit time.Duration)
 // Stop sends SIGTERM and waits up to limit, then kills. It reports an
 // unclean exit (other than by SIGTERM).
 func (p *Proc) Stop(limit time.Duration) error {
-	select {
-	case <-p.done:
-		return p.exitError()
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return p.exitError()
-	case <-time.After(limit):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return fmt.Errorf("%s did not stop within %v of SIGTERM and was killed", p.name, limit)
-	}
-}
-
-// Kill kills the program at once (cleanup after a failure).
-func (p *Proc) Kill() {
-	select {
-	case <-p.done:
-	default:
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func (p *Proc) exitError() error {
-	if p.waitErr == nil {
-		return nil
-	}
+	_, err := p.Proc.Stop(limit)
 	var ee *exec.ExitError
-	if errors.As(p.waitErr, &ee) {
+	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s: %w:\n%s", p.name, p.waitErr, tail(p.out.String(), 2000))
+	if err != nil {
+		return fmt.Errorf("%s: %w:\n%s", p.Name(), err, tail(p.out.String(), 2000))
+	}
+	return nil
 }
 
 // PeakRSS returns the program's peak resident set size (VmHWM) in bytes.
 func (p *Proc) PeakRSS() (uint64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
-		return 0, fmt.Errorf("read the peak RSS of %s: %w", p.name, err)
+		return 0, fmt.Errorf("read the peak RSS of %s: %w", p.Name(), err)
 	}
 	v, err := ParseVmHWM(b)
 	if err != nil {
-		return 0, fmt.Errorf("read the peak RSS of %s: %w", p.name, err)
+		return 0, fmt.Errorf("read the peak RSS of %s: %w", p.Name(), err)
 	}
 	return v, nil
 }

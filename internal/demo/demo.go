@@ -210,7 +210,7 @@ func (s *session) stopFtwall() {
 	wasRunning, err := s.ft.stop()
 	switch {
 	case !wasRunning:
-		s.res.add(CheckFtwallRan, false, "ftwall run exited during the demo: %v", s.ft.err)
+		s.res.add(CheckFtwallRan, false, "ftwall run exited during the demo: %v", s.ft.Err())
 	case err != nil && !s.o.Keep:
 		s.res.add(CheckFtwallRan, false, "ftwall run did not stop cleanly on SIGTERM: %v", err)
 	default:
@@ -223,7 +223,7 @@ func (s *session) stopFtwall() {
 // cleanup stops everything and removes the lab; it runs after every Run.
 func (s *session) cleanup() error {
 	var errs []error
-	if s.ft != nil && s.ft.running() {
+	if s.ft != nil && s.ft.Running() {
 		// An aborted run: how ftwall exits matters less than the
 		// namespaces going away (they take its table with them).
 		_, _ = s.ft.stop()

@@ -46,10 +46,8 @@ func ftwallBinary(t *testing.T) string {
 
 // ftwallProc is `ftwall run` inside the lab's router namespace.
 type ftwallProc struct {
-	cmd  *exec.Cmd
-	out  *lab.Buffer
-	done chan error
-	err  error
+	*lab.Proc
+	out *lab.Buffer
 }
 
 // startRun starts `ftwall run --lan lan0 --lan lan1 ARGS…` in the router and
@@ -57,28 +55,22 @@ type ftwallProc struct {
 func startRun(t *testing.T, l *lab.Lab, args ...string) *ftwallProc {
 	t.Helper()
 	full := append([]string{"run", "--lan", "lan0", "--lan", "lan1", "--log", "all", "--log-level", "debug", "--summary-interval", "0"}, args...)
-	p := &ftwallProc{out: &lab.Buffer{}, done: make(chan error, 1)}
-	p.cmd = l.Router.Command(context.Background(), ftwallBinary(t), full...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start ftwall run: %v", err)
+	out := &lab.Buffer{}
+	lp, err := lab.StartProc(l.Router, "ftwall run", out, nil, ftwallBinary(t), full...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
+	p := &ftwallProc{Proc: lp, out: out}
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			<-p.done
-		}
+		p.Kill()
 		if t.Failed() {
 			t.Logf("ftwall run output:\n%s", p.out.String())
 		}
 	})
 	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(p.out.String(), `msg=inspecting`) {
-		select {
-		case err := <-p.done:
-			t.Fatalf("ftwall run exited early (%v):\n%s", err, p.out.String())
-		default:
+		if !p.Running() {
+			t.Fatalf("ftwall run exited early (%v):\n%s", p.Err(), p.out.String())
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("ftwall run not ready after 15s:\n%s", p.out.String())
@@ -88,26 +80,22 @@ func startRun(t *testing.T, l *lab.Lab, args ...string) *ftwallProc {
 	return p
 }
 
-// stop sends SIGTERM and wants a clean exit.
+// stop sends SIGTERM and wants a clean exit (status 0).
 func (p *ftwallProc) stop(t *testing.T) {
 	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("ftwall run exited with %v after SIGTERM:\n%s", err, p.out.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("ftwall run did not stop after SIGTERM:\n%s", p.out.String())
+	if _, err := p.Stop(15 * time.Second); err != nil {
+		t.Fatalf("ftwall run did not exit cleanly after SIGTERM: %v:\n%s", err, p.out.String())
 	}
 }
 
 // kill9 kills the process without warning.
 func (p *ftwallProc) kill9(t *testing.T) {
 	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGKILL)
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("ftwall run survived SIGKILL")
 	}

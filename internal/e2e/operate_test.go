@@ -214,7 +214,7 @@ func TestReloadAllowlist(t *testing.T) {
 	waitFor(t, 3*time.Second, "first peer learned", func() bool { return setHas(t, k, nft.SetPeers4, l.Peers4[6]) })
 
 	write(fmt.Sprintf("timelock: 0s\nallow:\n  - %s\n", l.Peers4[7]))
-	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.Signal(syscall.SIGHUP)
 	waitFor(t, 5*time.Second, "configuration reloaded", func() bool { return strings.Contains(p.out.String(), "configuration reloaded") })
 	if !setHas(t, k, nft.SetPeers4, l.Peers4[6]) {
 		t.Fatal("reload lost the learned peer")
@@ -229,7 +229,7 @@ func TestReloadAllowlist(t *testing.T) {
 	}
 
 	write("timelock: [this is not a duration\n")
-	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.Signal(syscall.SIGHUP)
 	waitFor(t, 5*time.Second, "broken configuration refused", func() bool { return strings.Contains(p.out.String(), "stays in force") })
 	runClient(t, l, ftsim.ClientOptions{Nodes: []netip.AddrPort{ap(l.Peers4[8], ftPort), ap(l.Peers4[7], ftPort)}})
 	waitFor(t, 3*time.Second, "still learning after a refused reload", func() bool { return setHas(t, k, nft.SetPeers4, l.Peers4[8]) })
