@@ -3,6 +3,8 @@ package inspecttest
 import (
 	"encoding/binary"
 	"net/netip"
+
+	"github.com/ftwall/ftwall/internal/inetsum"
 )
 
 // IP protocol numbers.
@@ -60,7 +62,7 @@ func IPv4(src, dst netip.Addr, proto uint8, frag uint16, l4 []byte) []byte {
 	s, d := src.Unmap().As4(), dst.Unmap().As4()
 	copy(b[12:], s[:])
 	copy(b[16:], d[:])
-	binary.BigEndian.PutUint16(b[10:], checksum(b, 0))
+	binary.BigEndian.PutUint16(b[10:], inetsum.Checksum(b, 0))
 	return append(b, l4...)
 }
 
@@ -120,7 +122,7 @@ func UDPSegment(src, dst netip.AddrPort, payload []byte) []byte {
 	binary.BigEndian.PutUint16(b[2:], dst.Port())
 	binary.BigEndian.PutUint16(b[4:], uint16(8+len(payload)))
 	b = append(b, payload...)
-	sum := checksum(b, pseudo(src.Addr(), dst.Addr(), ProtoUDP, len(b)))
+	sum := inetsum.Checksum(b, inetsum.Pseudo(src.Addr(), dst.Addr(), ProtoUDP, len(b)))
 	if sum == 0 {
 		sum = 0xffff
 	}
@@ -139,38 +141,6 @@ func TCPSegment(src, dst netip.AddrPort, flags uint8, payload []byte) []byte {
 	b[13] = flags
 	binary.BigEndian.PutUint16(b[14:], 65535)
 	b = append(b, payload...)
-	binary.BigEndian.PutUint16(b[16:], checksum(b, pseudo(src.Addr(), dst.Addr(), ProtoTCP, len(b))))
+	binary.BigEndian.PutUint16(b[16:], inetsum.Checksum(b, inetsum.Pseudo(src.Addr(), dst.Addr(), ProtoTCP, len(b))))
 	return b
-}
-
-func pseudo(src, dst netip.Addr, proto uint8, n int) uint32 {
-	var sum uint32
-	add := func(b []byte) {
-		for i := 0; i+1 < len(b); i += 2 {
-			sum += uint32(b[i])<<8 | uint32(b[i+1])
-		}
-	}
-	if src.Unmap().Is4() {
-		s, d := src.Unmap().As4(), dst.Unmap().As4()
-		add(s[:])
-		add(d[:])
-	} else {
-		s, d := src.As16(), dst.As16()
-		add(s[:])
-		add(d[:])
-	}
-	return sum + uint32(proto) + uint32(n)
-}
-
-func checksum(b []byte, sum uint32) uint16 {
-	for i := 0; i+1 < len(b); i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	if len(b)%2 == 1 {
-		sum += uint32(b[len(b)-1]) << 8
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return ^uint16(sum)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+
+	"github.com/ftwall/ftwall/internal/inetsum"
 )
 
 const (
@@ -39,7 +41,7 @@ func AppendUDP(buf []byte, src, dst netip.AddrPort, payload []byte, id uint16) (
 		s4, d4 := sa.As4(), da.As4()
 		buf = append(buf, s4[:]...)
 		buf = append(buf, d4[:]...)
-		binary.BigEndian.PutUint16(buf[start+10:], checksum(buf[start:start+ipv4HeaderLen], 0))
+		binary.BigEndian.PutUint16(buf[start+10:], inetsum.Checksum(buf[start:start+ipv4HeaderLen], 0))
 	} else {
 		buf = append(buf, 0x60, 0, 0, 0, byte(udpLen>>8), byte(udpLen), protoUDP, defaultTTL)
 		s16, d16 := sa.As16(), da.As16()
@@ -50,45 +52,10 @@ func AppendUDP(buf []byte, src, dst netip.AddrPort, payload []byte, id uint16) (
 	buf = append(buf, byte(src.Port()>>8), byte(src.Port()), byte(dst.Port()>>8), byte(dst.Port()),
 		byte(udpLen>>8), byte(udpLen), 0, 0)
 	buf = append(buf, payload...)
-	sum := checksum(buf[u:], pseudoHeaderSum(sa, da, udpLen))
+	sum := inetsum.Checksum(buf[u:], inetsum.Pseudo(sa, da, protoUDP, udpLen))
 	if sum == 0 {
 		sum = 0xffff // RFC 768: a computed zero is sent as all ones
 	}
 	binary.BigEndian.PutUint16(buf[u+6:], sum)
 	return buf, nil
-}
-
-func pseudoHeaderSum(src, dst netip.Addr, udpLen int) uint32 {
-	var sum uint32
-	add := func(b []byte) {
-		for i := 0; i+1 < len(b); i += 2 {
-			sum += uint32(b[i])<<8 | uint32(b[i+1])
-		}
-	}
-	if src.Is4() {
-		s, d := src.As4(), dst.As4()
-		add(s[:])
-		add(d[:])
-	} else {
-		s, d := src.As16(), dst.As16()
-		add(s[:])
-		add(d[:])
-	}
-	return sum + protoUDP + uint32(udpLen)
-}
-
-// checksum is the Internet checksum (RFC 1071) of b, starting from initial.
-func checksum(b []byte, initial uint32) uint16 {
-	sum := initial
-	for len(b) >= 2 {
-		sum += uint32(b[0])<<8 | uint32(b[1])
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		sum += uint32(b[0]) << 8
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return ^uint16(sum)
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/ftwall/ftwall/internal/inetsum"
 )
 
 func TestAppendUDP(t *testing.T) {
@@ -37,7 +39,7 @@ func TestAppendUDP(t *testing.T) {
 			if ip4, ok := g.NetworkLayer().(*layers.IPv4); ok {
 				sa, _ = netip.AddrFromSlice(ip4.SrcIP)
 				da, _ = netip.AddrFromSlice(ip4.DstIP)
-				if checksum(pkt[:20], 0) != 0 {
+				if inetsum.Checksum(pkt[:20], 0) != 0 {
 					t.Errorf("IPv4 header checksum does not verify")
 				}
 				if int(ip4.Length) != len(pkt) {
@@ -63,7 +65,7 @@ func TestAppendUDP(t *testing.T) {
 			}
 			// The UDP checksum verifies when summed with the pseudo header.
 			udpSeg := pkt[len(pkt)-8-len(p):]
-			if checksum(udpSeg, pseudoHeaderSum(sa, da, len(udpSeg))) != 0 {
+			if inetsum.Checksum(udpSeg, inetsum.Pseudo(sa, da, protoUDP, len(udpSeg))) != 0 {
 				t.Errorf("UDP checksum does not verify")
 			}
 		})
