@@ -8,9 +8,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/ftwall/ftwall/internal/oneline"
 	"github.com/ftwall/ftwall/timelock"
 )
 
@@ -82,22 +81,8 @@ func appendEntry(dst []byte, e Entry) []byte {
 	return append(dst, '\n')
 }
 
-// clean makes a value fit on one line: invalid UTF-8 and control characters
-// become '?', surrounding white space is removed. It is idempotent.
-func clean(s string) string {
-	b := []byte(s)
-	out := make([]byte, 0, len(b))
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		if (r == utf8.RuneError && n == 1) || unicode.IsControl(r) {
-			out = append(out, '?')
-		} else {
-			out = append(out, b[:n]...)
-		}
-		b = b[n:]
-	}
-	return string(bytes.TrimFunc(out, unicode.IsSpace))
-}
+// clean makes a value fit on one line (oneline.Clean).
+func clean(s string) string { return string(oneline.Clean([]byte(s))) }
 
 var errNoAddr = errors.New("no addr= line")
 

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/ftwall/ftwall/internal/oneline"
 )
 
 // Header is the first line of a storefile in the current format.
@@ -102,7 +102,7 @@ func parseLine(line []byte, legacySeen time.Time, intern map[string]string) (Pee
 	if y := p.LastSeen.UTC().Year(); y < 0 || y > 9999 {
 		return Peer{}, fmt.Errorf("last seen year %d out of range", y)
 	}
-	p.Reason = internReason(cleanReason(rest), intern)
+	p.Reason = internReason(oneline.Clean(rest), intern)
 	return p, nil
 }
 
@@ -120,38 +120,12 @@ func internReason(b []byte, intern map[string]string) string {
 	return s
 }
 
-// cleanReason makes a reason fit on one line: invalid UTF-8 and control
-// characters become '?', surrounding white space is removed. It is idempotent.
-func cleanReason(b []byte) []byte {
-	clean := true
-	for i := 0; i < len(b); i++ {
-		if c := b[i]; c < 0x20 || c >= 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return bytes.TrimSpace(b)
-	}
-	out := make([]byte, 0, len(b))
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		if (r == utf8.RuneError && n == 1) || unicode.IsControl(r) {
-			out = append(out, '?')
-		} else {
-			out = append(out, b[:n]...)
-		}
-		b = b[n:]
-	}
-	return bytes.TrimFunc(out, unicode.IsSpace)
-}
-
 // appendLine appends p's line, with a newline.
 func appendLine(dst []byte, p Peer) []byte {
 	dst = p.AddrPort().AppendTo(dst)
 	dst = append(dst, ' ')
 	dst = p.LastSeen.UTC().Truncate(time.Second).AppendFormat(dst, time.RFC3339)
-	if r := cleanReason([]byte(p.Reason)); len(r) > 0 {
+	if r := oneline.Clean([]byte(p.Reason)); len(r) > 0 {
 		dst = append(dst, ' ')
 		dst = append(dst, r...)
 	}
