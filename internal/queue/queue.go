@@ -80,8 +80,7 @@ type Reader struct {
 	done   chan struct{}      // closed when it has stopped
 }
 
-// Open binds queue cfg.Num. It fails when another process already holds the
-// queue or when the caller lacks CAP_NET_ADMIN.
+// Open opens the socket for queue cfg.Num; Start binds it.
 func Open(cfg Config) (*Reader, error) {
 	if cfg.MaxLen == 0 {
 		cfg.MaxLen = 4096
@@ -96,15 +95,14 @@ func Open(cfg Config) (*Reader, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// go-nfqueue opens the socket and addresses the verdicts (queue number,
+	// family); the copy mode, flags and queue length are sent by Start's
+	// own bind (bindMessages), not by go-nfqueue's Register.
 	nf, err := nfqueue.Open(&nfqueue.Config{
-		NetNS:        cfg.NetNS,
-		NfQueue:      cfg.Num,
-		MaxQueueLen:  cfg.MaxLen,
-		MaxPacketLen: cfg.CopyLen,
-		Copymode:     nfqueue.NfQnlCopyPacket,
-		Flags:        nfqueue.NfQaCfgFlagFailOpen | nfqueue.NfQaCfgFlagGSO,
-		AfFamily:     unix.AF_UNSPEC,
-		Logger:       nfLogger{log},
+		NetNS:    cfg.NetNS,
+		NfQueue:  cfg.Num,
+		AfFamily: unix.AF_UNSPEC,
+		Logger:   nfLogger{log},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open NFQUEUE %d: %w", cfg.Num, hint(err))
