@@ -1,6 +1,7 @@
 GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 # Debian packages the tests, the demo and the benchmarks use.
-DEB_PACKAGES := nftables iproute2 iputils-ping socat netcat-openbsd iperf3 conntrack tcpdump systemd
+DEB_PACKAGES := nftables iproute2 iputils-ping socat netcat-openbsd iperf3 conntrack tcpdump systemd \
+	aria2 transmission-cli transmission-daemon qbittorrent-nox opentracker mktorrent
 BIN       := bin/ftwall
 PKGS      := ./...
 # Fuzz budgets are execution counts, not durations: with a duration, Go's fuzz
