@@ -166,9 +166,9 @@ func TestFakeStatusCallsAndFailures(t *testing.T) {
 	if st.DroppedToPeers != (CounterValue{4, 260}) || st.Queued.Packets != 7 {
 		t.Errorf("sums %+v %+v", st.DroppedToPeers, st.Queued)
 	}
-	// No --allow: no allowlist rules; 3 forward rules, 6 from_lan rules and
-	// the pong rule.
-	if len(st.Counters) != 10 || st.Counters[len(st.Counters)-1].Rule != RulePong {
+	// No --allow: no allowlist rules; forward 1, from_lan 3, enforce 3,
+	// enforce_lan 4, lock_refuse 2×3, peer_drop 2×3 and the pong rule.
+	if len(st.Counters) != 24 || st.Counters[len(st.Counters)-1].Rule != RulePong {
 		t.Errorf("counters %+v", st.Counters)
 	}
 

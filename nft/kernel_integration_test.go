@@ -136,7 +136,11 @@ func TestIntegrationSetupCreatesTable(t *testing.T) {
 		"tcp flags syn / fin,syn,rst,ack",
 		"reject with tcp reset",
 		"elements = { 192.0.2.0/24 }",
-		`comment "drop-to-peers4: LAN to blocked IPv4 peer, drop [ftwall `,
+		`comment "peer-drop4: LAN to blocked IPv4 peer, drop [ftwall `,
+		"hook forward priority filter; policy accept;",
+		"update @locked4 { ip saddr }",
+		"update @lock_rst4 { ip saddr limit rate over 500/second }",
+		"ct packets <= 6",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("nft list table lacks %q", want)
@@ -549,8 +553,10 @@ func TestIntegrationStatus(t *testing.T) {
 	for _, c := range st.Counters {
 		rules = append(rules, c.Rule)
 	}
-	wantRules := []string{RuleAllowSrc4, RuleAllowDst4, RuleAllowSrc6, RuleAllowDst6, RuleFromLAN, RuleFromPeers4, RuleFromPeers6,
-		RulePing, RuleHTTP, RuleLock4, RuleLock6, RuleToPeers4, RuleToPeers6, RulePong}
+	var wantRules []string
+	for _, c := range wantComments(t, cfg, st.Backend) {
+		wantRules = append(wantRules, strings.SplitN(strings.Fields(c)[1], ":", 2)[0])
+	}
 	if !reflect.DeepEqual(rules, wantRules) {
 		t.Errorf("counters of rules %v, want %v", rules, wantRules)
 	}

@@ -14,7 +14,7 @@ import (
 type state struct {
 	present bool
 	sets    map[string]*nftables.Set    // named sets (anonymous ones left out)
-	chains  []*nftables.Chain           // sorted: forward, input, then others by name
+	chains  []*nftables.Chain           // sorted: chainOrder, then others by name
 	rules   map[string][]*nftables.Rule // by chain name, in order
 }
 
@@ -72,15 +72,10 @@ func readState(ctx context.Context, c *conn) (*state, error) {
 }
 
 func chainRank(name string) int {
-	switch name {
-	case ChainForward:
-		return 0
-	case ChainFromLAN:
-		return 1
-	case ChainInput:
-		return 2
+	if i := slices.Index(chainOrder(), name); i >= 0 {
+		return i
 	}
-	return 3
+	return len(chainOrder())
 }
 
 func (st *state) chain(name string) *nftables.Chain {
@@ -100,6 +95,8 @@ func sameSetDefinition(want, got *nftables.Set) bool {
 		got.Interval == want.Interval &&
 		got.Constant == want.Constant &&
 		got.IsMap == want.IsMap &&
+		got.Dynamic == want.Dynamic &&
+		(want.Size == 0 || got.Size == want.Size) &&
 		sameTimeout(want.Timeout, got.Timeout)
 }
 

@@ -23,7 +23,27 @@ const (
 	// that is not LAN).
 	SetLAN = "lan_ifs"
 	SetWAN = "wan_ifs"
+	// SetLockReset4 and SetLockReset6 are meters (flag dynamic): one token
+	// bucket per locked client that bounds the TCP resets the lock sends it
+	// (LockResetRate); beyond it the client's SYNs are dropped. They exist
+	// only with the time-lock on and LockReject.
+	SetLockReset4 = "lock_rst4"
+	SetLockReset6 = "lock_rst6"
 )
+
+// LockSetSize is the maximum number of elements of locked4/locked6 (the
+// kernel needs a size for sets that rules update, flag dynamic).
+const LockSetSize = 65535
+
+// LockResetRate is how many TCP resets per second one locked client gets at
+// most, sustained; the kernel's token bucket also holds one second's worth,
+// so no window of one second sees more than 2 × LockResetRate. A client in
+// a reconnect loop gets its further SYNs dropped, which slows the loop down.
+const LockResetRate = 500
+
+// lockResetMeterTimeout is how long a client's token bucket stays after its
+// last refused SYN.
+const lockResetMeterTimeout = 10 * 1000 // milliseconds
 
 // Names of the table's base chains.
 const (
@@ -36,11 +56,33 @@ const (
 	// that arrives on a LAN interface there (goto), so the LAN rules need no
 	// interface match of their own and WAN packets never walk them.
 	ChainFromLAN = "from_lan"
+	// ChainEnforce is the second base chain on the forward hook, after
+	// ChainForward: it drops traffic to and from blocked peers and refuses
+	// the new TCP connections of locked clients. It is a base chain of its
+	// own because an accept (by the inspector, or by queue bypass while no
+	// inspector runs) ends only the base chain that gave it: candidates
+	// accepted in ChainForward still meet these rules.
+	ChainEnforce = "enforce"
+	// ChainEnforceLAN holds the enforcement rules for packets from a LAN
+	// interface (ChainEnforce sends them there with one goto).
+	ChainEnforceLAN = "enforce_lan"
+	// ChainPeerDrop4/6 drop a LAN packet to a blocked peer; a locked
+	// client's TCP gets a reset there and its lock is refreshed.
+	ChainPeerDrop4 = "peer_drop4"
+	ChainPeerDrop6 = "peer_drop6"
+	// ChainLockRefuse4/6 refuse a locked client's TCP: they refresh its lock
+	// (a refused connection is a sign of life), bound the resets it gets, and
+	// reset (or drop) the segment.
+	ChainLockRefuse4 = "lock_refuse4"
+	ChainLockRefuse6 = "lock_refuse6"
 )
 
-// ChainPriority is the priority of both base chains: just before the usual
-// filter priority (0), so ftwall's verdicts come first.
+// ChainPriority is the priority of the inspection chains (forward, input):
+// just before the usual filter priority (0), so ftwall's verdicts come first.
 const ChainPriority = -1
+
+// ChainEnforcePriority is the priority of ChainEnforce: after ChainForward.
+const ChainEnforcePriority = 0
 
 // Rule identifiers: the first word of each rule's comment, and the key of its
 // counter in Status.Counters.
@@ -52,6 +94,24 @@ const (
 	RuleFromLAN    = "from-lan"
 	RulePing       = "queue-ping"
 	RuleHTTP       = "queue-http"
+	RuleOpener     = "queue-opener"
+	RuleEnforceLAN = "enforce-lan"
+	RuleKeepSrc4   = "keep-allow-src4"
+	RuleKeepDst4   = "keep-allow-dst4"
+	RuleKeepSrc6   = "keep-allow-src6"
+	RuleKeepDst6   = "keep-allow-dst6"
+	RulePeerReset4 = "peer-reset4"
+	RulePeerReset6 = "peer-reset6"
+	RulePeerSeen4  = "peer-lock-seen4"
+	RulePeerSeen6  = "peer-lock-seen6"
+	RulePeerDrop4  = "peer-drop4"
+	RulePeerDrop6  = "peer-drop6"
+	RuleLockSeen4  = "lock-seen4"
+	RuleLockSeen6  = "lock-seen6"
+	RuleLockLimit4 = "lock-limit4"
+	RuleLockLimit6 = "lock-limit6"
+	RuleRefuse4    = "lock-refuse4"
+	RuleRefuse6    = "lock-refuse6"
 	RuleToPeers4   = "drop-to-peers4"
 	RuleToPeers6   = "drop-to-peers6"
 	RuleFromPeers4 = "drop-from-peers4"
@@ -60,6 +120,13 @@ const (
 	RuleLock6      = "lock6"
 	RulePong       = "queue-pong"
 )
+
+// chainOrder is the order of the table's chains, as Setup creates them and
+// Status lists them.
+func chainOrder() []string {
+	return []string{ChainForward, ChainFromLAN, ChainEnforce, ChainEnforceLAN,
+		ChainLockRefuse4, ChainLockRefuse6, ChainPeerDrop4, ChainPeerDrop6, ChainInput}
+}
 
 // setNames returns every set of the table in a fixed order.
 func setNames() [6]string {

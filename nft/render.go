@@ -70,12 +70,18 @@ func renderSetBody(s *setSpec) string {
 	if set.HasTimeout {
 		flags = append(flags, "timeout")
 	}
+	if set.Dynamic {
+		flags = append(flags, "dynamic")
+	}
 	out := "type " + set.KeyType.Name
 	if len(flags) > 0 {
 		out += " flags " + strings.Join(flags, ",")
 	}
 	if set.HasTimeout {
 		out += " timeout " + renderDuration(set.Timeout)
+	}
+	if set.Size > 0 {
+		out += fmt.Sprintf(" size %d", set.Size)
 	}
 	switch {
 	case set.Interval:
@@ -162,6 +168,8 @@ func metaKeyName(k expr.MetaKey) string {
 		return "iifname"
 	case expr.MetaKeyOIFNAME:
 		return "oifname"
+	case expr.MetaKeyLEN:
+		return "length"
 	}
 	return fmt.Sprintf("key %d", k)
 }
@@ -171,7 +179,7 @@ func renderExpr(e expr.Any) string {
 	case *expr.Meta:
 		return fmt.Sprintf("meta load %s => reg %d", metaKeyName(e.Key), e.Register)
 	case *expr.Cmp:
-		op := map[expr.CmpOp]string{expr.CmpOpEq: "eq", expr.CmpOpNeq: "neq"}[e.Op]
+		op := map[expr.CmpOp]string{expr.CmpOpEq: "eq", expr.CmpOpNeq: "neq", expr.CmpOpLte: "lte"}[e.Op]
 		if op == "" {
 			op = fmt.Sprintf("op %d", e.Op)
 		}
@@ -194,11 +202,30 @@ func renderExpr(e expr.Any) string {
 	case *expr.Bitwise:
 		return fmt.Sprintf("bitwise reg %d = (reg %d & %s) ^ %s", e.DestRegister, e.SourceRegister, renderBytes(e.Mask), renderBytes(e.Xor))
 	case *expr.Ct:
-		key := "state"
-		if e.Key != expr.CtKeySTATE {
+		key := map[expr.CtKey]string{expr.CtKeySTATE: "state", expr.CtKeyPKTS: "packets"}[e.Key]
+		if key == "" {
 			key = fmt.Sprintf("key %d", e.Key)
 		}
 		return fmt.Sprintf("ct load %s => reg %d", key, e.Register)
+	case *expr.Byteorder:
+		op := "ntoh"
+		if e.Op == expr.ByteorderHton {
+			op = "hton"
+		}
+		return fmt.Sprintf("byteorder reg %d = %s(reg %d, %d, %d)", e.DestRegister, op, e.SourceRegister, e.Size, e.Len)
+	case *expr.Dynset:
+		op := map[uint32]string{unix.NFT_DYNSET_OP_ADD: "add", unix.NFT_DYNSET_OP_UPDATE: "update"}[e.Operation]
+		out := fmt.Sprintf("dynset %s reg_key %d set %s id %d", op, e.SrcRegKey, e.SetName, e.SetID)
+		for _, x := range e.Exprs {
+			out += " expr [ " + renderExpr(x) + " ]"
+		}
+		return out
+	case *expr.Limit:
+		over := ""
+		if e.Over {
+			over = "over "
+		}
+		return fmt.Sprintf("limit rate %s%d/%ds burst %d", over, e.Rate, e.Unit, e.Burst)
 	case *expr.Counter:
 		return "counter"
 	case *expr.Verdict:

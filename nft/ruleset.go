@@ -101,6 +101,11 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 	peers6 := b.timeoutSet(SetPeers6, nftables.TypeIP6Addr, cfg.PeerTimeout)
 	locked4 := b.timeoutSet(SetLocked4, nftables.TypeIPAddr, cfg.TimeLock)
 	locked6 := b.timeoutSet(SetLocked6, nftables.TypeIP6Addr, cfg.TimeLock)
+	// Rules refresh the locks themselves (update @locked4): flag dynamic,
+	// which needs a size.
+	for _, l := range []*setSpec{locked4, locked6} {
+		l.set.Dynamic, l.set.Size = true, LockSetSize
+	}
 	allowSet4 := b.intervalSet(SetAllow4, nftables.TypeIPAddr, mergeRanges(allow4))
 	allowSet6 := b.intervalSet(SetAllow6, nftables.TypeIP6Addr, mergeRanges(allow6))
 	lanSet := b.ifnameSet(SetLAN, cfg.LAN)
@@ -124,11 +129,22 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 	// packet instead of one per rule. (Setup creates every chain before the
 	// first rule, so the goto target exists.)
 	lan := &chainSpec{chain: &nftables.Chain{Name: ChainFromLAN, Table: b.table}}
-	rs.chains = append(rs.chains, fwd, lan)
+	// Enforcement is a second base chain after the inspection chain: an
+	// accept (the inspector's, or queue bypass while none runs) ends only
+	// the base chain that gave it, so a candidate to a known peer still
+	// meets the drops below.
+	enf := &chainSpec{chain: &nftables.Chain{
+		Name: ChainEnforce, Table: b.table, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityRef(ChainEnforcePriority),
+		Policy: policyRef(nftables.ChainPolicyAccept),
+	}}
+	enfLAN := &chainSpec{chain: &nftables.Chain{Name: ChainEnforceLAN, Table: b.table}}
+	rs.chains = append(rs.chains, fwd, lan, enf, enfLAN)
 
-	// a. Allowlisted addresses leave ftwall's chain untouched. A family
-	// without allowlisted prefixes gets no such rules: every forwarded packet
-	// walks this chain, and two rules fewer per packet count.
+	// a. Allowlisted addresses leave ftwall's chains untouched, in both base
+	// chains. A family without allowlisted prefixes gets no such rules:
+	// every forwarded packet walks these chains, and rules fewer per packet
+	// count.
 	hasAllow := [2]bool{}
 	for _, p := range cfg.Allow {
 		hasAllow[btoi(p.Addr().Is6())] = true
@@ -142,26 +158,35 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 			set, fam = allowSet6, "IPv6"
 		}
 		for _, source := range []bool{true, false} {
-			id, dir := allowRuleID(v6, source), "destination"
+			dir := "destination"
 			if source {
 				dir = "source"
 			}
-			fwd.rules = append(fwd.rules, &ruleSpec{
-				id:   id,
-				desc: fmt.Sprintf("allowlisted %s %s, leave alone", fam, dir),
-				exprs: concat(matchNFProto(v6), matchAddrInSet(v6, source, set.set),
-					[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictReturn}}),
-			})
+			for _, c := range []*chainSpec{fwd, enf} {
+				id := allowRuleID(v6, source, c == enf)
+				c.rules = append(c.rules, &ruleSpec{
+					id:   id,
+					desc: fmt.Sprintf("allowlisted %s %s, leave alone", fam, dir),
+					exprs: concat(matchNFProto(v6), matchAddrInSet(v6, source, set.set),
+						[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictReturn}}),
+				})
+			}
 		}
 	}
 
-	// Everything from a LAN interface continues in from_lan (b, c, f, d);
-	// the rest meets e below.
+	// Everything from a LAN interface continues in from_lan (b, c) and
+	// enforce_lan (f, d); the rest meets e below.
 	fwd.rules = append(fwd.rules, &ruleSpec{
 		id:   RuleFromLAN,
 		desc: "from a LAN interface, to chain " + ChainFromLAN,
 		exprs: concat(fromLAN,
 			[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictGoto, Chain: ChainFromLAN}}),
+	})
+	enf.rules = append(enf.rules, &ruleSpec{
+		id:   RuleEnforceLAN,
+		desc: "from a LAN interface, to chain " + ChainEnforceLAN,
+		exprs: concat(fromLAN,
+			[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictGoto, Chain: ChainEnforceLAN}}),
 	})
 
 	// b. FastTrack UDP ping from the LAN: type 0x27, bytes 1-3 zero, byte 5 0x80.
@@ -189,39 +214,49 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 		[]expr.Any{&expr.Counter{}, queue})
 	lan.rules = append(lan.rules, http)
 
+	// c2. The first payload of a LAN TCP connection when it could be the
+	// 12-byte FastTrack session opener (the inspector checks the length).
+	lan.rules = append(lan.rules, openerRule(b, queue))
+
 	// f. New TCP connections of time-locked clients towards the WAN. This
 	// rule stands before the peer drops (d, e) so that a locked client's
 	// connection to a known peer is reset too and fails fast, as to any
 	// other WAN address: a reset sends the client back to UDP mode, a
 	// silent drop would leave it waiting for a timeout.
+	locks := lockSets{locked: [2]*setSpec{locked4, locked6}}
 	if cfg.TimeLock > 0 {
-		action, verdict := "reject with TCP reset", expr.Any(&expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
-		if cfg.LockAction == LockDrop {
-			action, verdict = "drop", &expr.Verdict{Kind: expr.VerdictDrop}
+		if cfg.LockAction != LockDrop {
+			locks.meter = [2]*setSpec{
+				b.meterSet(SetLockReset4, nftables.TypeIPAddr),
+				b.meterSet(SetLockReset6, nftables.TypeIP6Addr),
+			}
+			rs.sets = append(rs.sets, locks.meter[0], locks.meter[1])
 		}
+		rs.chains = append(rs.chains, lockRefuseChains(b, cfg.LockAction, locks)...)
 		for _, v6 := range []bool{false, true} {
 			set, id, fam := locked4, RuleLock4, "IPv4"
 			if v6 {
 				set, id, fam = locked6, RuleLock6, "IPv6"
 			}
-			r := &ruleSpec{id: id, desc: fmt.Sprintf("new TCP of time-locked %s client to WAN, %s", fam, action)}
+			r := &ruleSpec{id: id, desc: fmt.Sprintf("new TCP of time-locked %s client to WAN, to chain %s", fam, lockRefuseChain(v6))}
 			r.exprs = concat(matchNFProto(v6), matchL4Proto(unix.IPPROTO_TCP), matchTCPSyn(),
 				matchAddrInSet(v6, true, set.set), toWAN,
-				[]expr.Any{&expr.Counter{}, verdict})
-			lan.rules = append(lan.rules, r)
+				[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictGoto, Chain: lockRefuseChain(v6)}})
+			enfLAN.rules = append(enfLAN.rules, r)
 		}
 	}
 
 	// d. LAN towards a blocked peer.
+	rs.chains = append(rs.chains, peerDropChains(b, cfg.TimeLock > 0, locks)...)
 	for _, v6 := range []bool{false, true} {
-		set, id, fam := peers4, RuleToPeers4, "IPv4"
+		set, id, fam, chain := peers4, RuleToPeers4, "IPv4", ChainPeerDrop4
 		if v6 {
-			set, id, fam = peers6, RuleToPeers6, "IPv6"
+			set, id, fam, chain = peers6, RuleToPeers6, "IPv6", ChainPeerDrop6
 		}
-		r := &ruleSpec{id: id, desc: fmt.Sprintf("LAN to blocked %s peer, drop", fam)}
+		r := &ruleSpec{id: id, desc: fmt.Sprintf("LAN to blocked %s peer, to chain %s", fam, chain)}
 		r.exprs = concat(matchNFProto(v6), matchAddrInSet(v6, false, set.set),
-			[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop}})
-		lan.rules = append(lan.rules, r)
+			[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictGoto, Chain: chain}})
+		enfLAN.rules = append(enfLAN.rules, r)
 	}
 
 	// e. WAN from a blocked peer.
@@ -233,7 +268,7 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 		r := &ruleSpec{id: id, desc: fmt.Sprintf("WAN from blocked %s peer, drop", fam)}
 		r.exprs = concat(matchNFProto(v6), matchAddrInSet(v6, true, set.set), fromWAN,
 			[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop}})
-		fwd.rules = append(fwd.rules, r)
+		enf.rules = append(enf.rules, r)
 	}
 
 	// f. (continued) The input chain for the time-lock.
@@ -271,16 +306,12 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 	return rs, nil
 }
 
-func allowRuleID(v6, source bool) string {
-	switch {
-	case v6 && source:
-		return RuleAllowSrc6
-	case v6:
-		return RuleAllowDst6
-	case source:
-		return RuleAllowSrc4
+func allowRuleID(v6, source, enforce bool) string {
+	ids := [2][2][2]string{
+		{{RuleAllowDst4, RuleAllowSrc4}, {RuleAllowDst6, RuleAllowSrc6}},
+		{{RuleKeepDst4, RuleKeepSrc4}, {RuleKeepDst6, RuleKeepSrc6}},
 	}
-	return RuleAllowDst4
+	return ids[btoi(enforce)][btoi(v6)][btoi(source)]
 }
 
 func policyRef(p nftables.ChainPolicy) *nftables.ChainPolicy { return &p }

@@ -97,29 +97,49 @@ func TestRulesetRuleOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fwd, lan, in []string
-	for _, r := range rs.chain(ChainForward).rules {
-		fwd = append(fwd, r.id)
+	ids := func(chain string) []string {
+		var out []string
+		for _, r := range rs.chain(chain).rules {
+			out = append(out, r.id)
+		}
+		return out
 	}
-	for _, r := range rs.chain(ChainFromLAN).rules {
-		lan = append(lan, r.id)
+	// The forward chain inspects: allowlist, then every packet from a LAN
+	// interface goes on in from_lan, which only queues candidates.
+	wantFwd := []string{RuleAllowSrc4, RuleAllowDst4, RuleAllowSrc6, RuleAllowDst6, RuleFromLAN}
+	if got := ids(ChainForward); !slices.Equal(got, wantFwd) {
+		t.Errorf("forward rules %v, want %v", got, wantFwd)
 	}
-	for _, r := range rs.chain(ChainInput).rules {
-		in = append(in, r.id)
+	if got, want := ids(ChainFromLAN), []string{RulePing, RuleHTTP, RuleOpener}; !slices.Equal(got, want) {
+		t.Errorf("from_lan rules %v, want %v", got, want)
 	}
-	// The forward chain: allowlist, then every packet from a LAN interface
-	// goes on in from_lan; the rest meets the drops from blocked peers.
-	wantFwd := []string{RuleAllowSrc4, RuleAllowDst4, RuleAllowSrc6, RuleAllowDst6, RuleFromLAN, RuleFromPeers4, RuleFromPeers6}
-	if !slices.Equal(fwd, wantFwd) {
-		t.Errorf("forward rules %v, want %v", fwd, wantFwd)
+	// The enforce chain, a base chain of its own after forward (an accept
+	// there, by the inspector or by queue bypass, does not skip it):
+	// allowlist again, LAN packets to enforce_lan, the rest meets the drops
+	// from blocked peers.
+	wantEnf := []string{RuleKeepSrc4, RuleKeepDst4, RuleKeepSrc6, RuleKeepDst6, RuleEnforceLAN, RuleFromPeers4, RuleFromPeers6}
+	if got := ids(ChainEnforce); !slices.Equal(got, wantEnf) {
+		t.Errorf("enforce rules %v, want %v", got, wantEnf)
 	}
-	// from_lan: the lock rules stand before the peer drops: a locked
-	// client's new connection to a known peer is reset, like any other
-	// (issue 4).
-	wantLAN := []string{RulePing, RuleHTTP, RuleLock4, RuleLock6, RuleToPeers4, RuleToPeers6}
-	if !slices.Equal(lan, wantLAN) {
-		t.Errorf("from_lan rules %v, want %v", lan, wantLAN)
+	fwdPrio, enfPrio := *rs.chain(ChainForward).chain.Priority, *rs.chain(ChainEnforce).chain.Priority
+	if enfPrio <= fwdPrio {
+		t.Errorf("enforce priority %d is not after forward's %d", enfPrio, fwdPrio)
 	}
+	// enforce_lan: the lock rules stand before the peer drops: a locked
+	// client's new connection to a known peer is reset, like any other.
+	if got, want := ids(ChainEnforceLAN), []string{RuleLock4, RuleLock6, RuleToPeers4, RuleToPeers6}; !slices.Equal(got, want) {
+		t.Errorf("enforce_lan rules %v, want %v", got, want)
+	}
+	// A locked client's TCP to a known peer is refused like its new
+	// connections (a reset ends a FastTrack session established before the
+	// peer was known); its other packets refresh its lock.
+	if got, want := ids(ChainPeerDrop4), []string{RulePeerReset4, RulePeerSeen4, RulePeerDrop4}; !slices.Equal(got, want) {
+		t.Errorf("peer_drop4 rules %v, want %v", got, want)
+	}
+	if got, want := ids(ChainLockRefuse6), []string{RuleLockSeen6, RuleLockLimit6, RuleRefuse6}; !slices.Equal(got, want) {
+		t.Errorf("lock_refuse6 rules %v, want %v", got, want)
+	}
+	in := ids(ChainInput)
 	goTo := rs.chain(ChainForward).rules[4].exprs
 	if v, ok := goTo[len(goTo)-1].(*expr.Verdict); !ok || v.Kind != expr.VerdictGoto || v.Chain != ChainFromLAN {
 		t.Errorf("the from-lan rule ends with %#v, want goto %s", goTo[len(goTo)-1], ChainFromLAN)
@@ -151,7 +171,10 @@ func TestRulesetRuleOrder(t *testing.T) {
 	if rs.chain(ChainInput) != nil {
 		t.Error("input chain present with the time-lock off")
 	}
-	for _, r := range rs.chain(ChainFromLAN).rules {
+	if rs.chain(ChainLockRefuse4) != nil || rs.set(SetLockReset4) != nil {
+		t.Error("lock refusal chain or reset meter present with the time-lock off")
+	}
+	for _, r := range rs.chain(ChainEnforceLAN).rules {
 		if r.id == RuleLock4 || r.id == RuleLock6 {
 			t.Errorf("rule %s present with the time-lock off", r.id)
 		}
