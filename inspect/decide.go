@@ -24,6 +24,11 @@ const spoofLoad = 25
 //     the port of its X-Kazaa-IP header (0 if absent);
 //   - HTTP response or GIVE (a LAN host serving or pushing to the outside):
 //     drop, peer = destination (plus a supernode header), lock the source;
+//   - session opener (12-byte first TCP payload): from a client already
+//     known as a FastTrack client (ev.ClientKnown), or with giFT's fixed
+//     opener bytes: drop, peer = destination ("session-open"), lock the
+//     client (its FastTrack port stays the one its pings gave); from anyone
+//     else it teaches nothing and is accepted;
 //   - 0x2A: too short a shape to act on; accepted.
 //
 // Allowlisted, own or non-public addresses are never peers; traffic to an
@@ -65,6 +70,16 @@ func Decide(ev *Evidence, fromLAN bool, s *Settings, d *Decision) {
 		if s.BlockUDP {
 			d.Verdict = Drop
 		}
+	case KindSessionOpen:
+		if !ev.GiFTOpener && !ev.ClientKnown {
+			return
+		}
+		d.lock(s, client, 0, nil, ReasonSessionOpen)
+		if exempt {
+			return
+		}
+		d.addPeer(ev.Dst, ReasonSessionOpen, s)
+		d.Verdict = Drop
 	case KindHTTPRequest, KindHTTPResponse, KindGive:
 		reason := ReasonHTTPRequest
 		switch ev.Kind {

@@ -28,6 +28,7 @@ const (
 	ReasonSupernodeHeader = "supernode-header"
 	ReasonHTTPResponse    = "http-response"
 	ReasonGive            = "give"
+	ReasonSessionOpen     = "session-open"
 )
 
 // Peer is an outside FastTrack node to put on the blocked-peer list.

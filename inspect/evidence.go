@@ -37,6 +37,17 @@ type Evidence struct {
 	NodeAddr netip.AddrPort
 	// Load is the load percentage of a supernode pong (0x28).
 	Load uint8
+
+	// GiFTOpener is true for a session opener (KindSessionOpen) that starts
+	// with the four bytes giFT-FastTrack always sends there (fa 00 b6 2b):
+	// FastTrack evidence on its own. Other openers are 12 random-looking
+	// bytes, evidence only from a client already known (ClientKnown).
+	GiFTOpener bool
+	// ClientKnown is set by the caller, not by Classify: the packet's source
+	// is a LAN client already recognised as a FastTrack client (locked, or
+	// seen pinging). Decide takes a session opener from such a client as
+	// evidence.
+	ClientKnown bool
 }
 
 // FromPacket reports whether the evidence came out of packet p (same

@@ -13,6 +13,7 @@ const (
 	KindHTTPRequest               // HTTP request with FastTrack headers
 	KindHTTPResponse              // HTTP response with FastTrack headers
 	KindGive                      // push request "GIVE <id>"
+	KindSessionOpen               // 12-byte first payload of a TCP session (FastTrack session opener)
 	kindCount
 )
 
@@ -39,6 +40,8 @@ func (k Kind) String() string {
 		return "http-response"
 	case KindGive:
 		return "give"
+	case KindSessionOpen:
+		return "session-open"
 	}
 	return "unknown"
 }
@@ -48,3 +51,6 @@ func (k Kind) UDP() bool { return k >= KindPing && k <= KindID }
 
 // HTTP reports whether k is one of the clear-text TCP forms (HTTP or GIVE).
 func (k Kind) HTTP() bool { return k >= KindHTTPRequest && k <= KindGive }
+
+// TCP reports whether k is found in TCP payloads.
+func (k Kind) TCP() bool { return k.HTTP() || k == KindSessionOpen }

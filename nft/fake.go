@@ -284,6 +284,20 @@ func (f *Fake) DeleteElements(ctx context.Context, set string, addrs []netip.Add
 	return nil
 }
 
+// EachElement implements Firewall (over a copy: fn may call the Fake).
+func (f *Fake) EachElement(ctx context.Context, set string, fn func(Element) bool) error {
+	elems, err := f.Elements(ctx, set)
+	if err != nil {
+		return err
+	}
+	for _, e := range elems {
+		if !fn(e) {
+			break
+		}
+	}
+	return nil
+}
+
 // Elements implements Firewall; elements come sorted by address.
 func (f *Fake) Elements(ctx context.Context, set string) ([]Element, error) {
 	f.mu.Lock()

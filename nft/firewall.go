@@ -50,6 +50,11 @@ type Firewall interface {
 	// the interval sets allow4/allow6 it returns the first address of each
 	// range.
 	Elements(ctx context.Context, set string) ([]Element, error)
+	// EachElement streams the elements of set to fn (with their remaining
+	// lifetime, Timeout as in Elements) until fn returns false, without
+	// holding them all in memory. A set that changes while it is read may
+	// show a mix of two moments.
+	EachElement(ctx context.Context, set string, fn func(Element) bool) error
 	// Close releases resources; the table stays.
 	Close() error
 }

@@ -168,6 +168,28 @@ func (k *Kernel) elementWriteError(ctx context.Context, op, set string, n int, e
 	return kernelError(what, err)
 }
 
+// EachElement implements Firewall.
+func (k *Kernel) EachElement(ctx context.Context, set string, fn func(Element) bool) error {
+	kind, err := lookupSet(set)
+	if err != nil {
+		return err
+	}
+	def, err := k.setDefaultTimeout(ctx, set)
+	if err != nil {
+		return err
+	}
+	interrupted, err := k.dumpSet(ctx, kind, func(e Element) bool {
+		if e.Timeout == def {
+			e.Timeout = 0
+		}
+		return fn(e)
+	})
+	if interrupted {
+		k.log.Debug("set changed while it was streamed", "set", set)
+	}
+	return err
+}
+
 // Elements returns every element of set. Timeout is 0 for elements that use
 // the set's default timeout. For allow4/allow6 it returns the first address
 // of each range. If the set keeps changing while it is read, the result may

@@ -200,6 +200,13 @@ func (t *Tracker) Expire(now time.Time, dst []Client) []Client {
 	return dst
 }
 
+// ExpiringBy reports whether some client's lock lapses at or before t (the
+// caller can then check the kernel for refreshes it made by itself first).
+func (t *Tracker) ExpiringBy(at time.Time) bool {
+	exp := &t.heaps[expiryHeap]
+	return exp.len() > 0 && !at.Before(exp.min().c.Expires)
+}
+
 // Forget removes a client (for example one that was allowlisted) and
 // reports whether it was tracked.
 func (t *Tracker) Forget(addr netip.Addr) bool {

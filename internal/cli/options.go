@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ftwall/ftwall/internal/service"
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
 )
@@ -77,6 +78,7 @@ const (
 	optNoUDPBlock      = "no-udp-block"
 	optPong            = "pong"
 	optPongRate        = "pong-rate"
+	optPongBurst       = "pong-burst"
 	optTeardownOnExit  = "teardown-on-exit"
 	optStore           = "store"
 	optStoreInterval   = "store-interval"
@@ -109,7 +111,8 @@ const (
 	defaultPeerTimeout     = 24 * time.Hour
 	defaultTimeLock        = 120 * time.Second
 	defaultSample          = 10
-	defaultPongRate        = 2000
+	defaultPongRate        = service.DefaultPongRate
+	defaultPongBurst       = service.DefaultPongBurst
 	defaultStoreInterval   = 30 * time.Second
 	defaultSummaryInterval = 60 * time.Second
 	defaultQueueMaxLen     = 4096
@@ -159,7 +162,8 @@ func runOptions() []option {
 		option{name: optDryRun, kind: kindBool, usage: "classify and log everything but change no set and accept every packet"},
 		option{name: optNoUDPBlock, kind: kindBool, usage: "accept FastTrack UDP pings (peers are still learned and clients still locked), like ftwall's -n"},
 		option{name: optPong, kind: kindString, def: "0x29", usage: "`TYPE` of the spoofed reply: 0x29 (node pong) or 0x28 (supernode pong); also 29/28 or node/supernode"},
-		option{name: optPongRate, kind: kindInt, defI: defaultPongRate, usage: "at most `N` spoofed pongs per second to one client"},
+		option{name: optPongRate, kind: kindInt, defI: defaultPongRate, usage: "at most `N` spoofed pongs per second to one client, sustained"},
+		option{name: optPongBurst, kind: kindInt, defI: defaultPongBurst, usage: "a client's ping burst of up to `N` pings is answered in full (giFT sends ~3,000 at once)"},
 		option{name: optTeardownOnExit, kind: kindBool, usage: "remove the table inet ftwall when run stops (default: keep it, so the kernel keeps blocking)"},
 		option{name: optStore, kind: kindString, usage: "storefile `FILE` of learned peers, read at start and written periodically and at exit"},
 		option{name: optStoreInterval, kind: kindDuration, defD: defaultStoreInterval, usage: "write learned peers to the storefile every `DURATION`"},

@@ -130,6 +130,9 @@ func (inv *invocation) runConfig(c *cli.Context) (service.Config, logSettings, e
 	if cfg.PongRate = c.Int(optPongRate); cfg.PongRate < 1 {
 		return cfg, logs, inv.badOption(optPongRate, "%d: want at least 1 pong per second", cfg.PongRate)
 	}
+	if cfg.PongBurst = c.Int(optPongBurst); cfg.PongBurst < 1 {
+		return cfg, logs, inv.badOption(optPongBurst, "%d: want at least 1 pong", cfg.PongBurst)
+	}
 	if cfg.StoreInterval <= 0 {
 		return cfg, logs, inv.badOption(optStoreInterval, "%s: want a positive duration", cfg.StoreInterval)
 	}

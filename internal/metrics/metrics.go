@@ -30,6 +30,8 @@ type Metrics struct {
 	probesSent     prometheus.Counter
 	probesAnswered prometheus.Counter
 	pongsSent      prometheus.Counter
+	pongsWithheld  prometheus.Counter
+	kernelRefresh  prometheus.Counter
 	setElements    *prometheus.GaugeVec
 	setWrite       prometheus.Histogram
 	rules          *ruleCollector
@@ -81,6 +83,12 @@ func New(opts ...Option) *Metrics {
 		pongsSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ftwall_spoofed_pongs_sent_total", Help: "Spoofed FastTrack pongs sent to clients.",
 		}),
+		pongsWithheld: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ftwall_spoofed_pongs_withheld_total", Help: "Spoofed pongs not sent because a client exceeded --pong-rate and --pong-burst.",
+		}),
+		kernelRefresh: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ftwall_locks_kept_by_kernel_total", Help: "Locks found refreshed by the kernel (refused connections, tries towards known peers) when they were due to lapse.",
+		}),
 		setElements: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ftwall_set_elements", Help: "Elements in each nftables set of the ftwall table.",
 		}, []string{"set"}),
@@ -96,7 +104,7 @@ func New(opts ...Option) *Metrics {
 	}
 	m.reg.MustRegister(
 		m.candidates, m.verdicts, m.peersLearned, m.clientsLocked,
-		m.probesSent, m.probesAnswered, m.pongsSent, m.setElements, m.setWrite,
+		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.kernelRefresh, m.setElements, m.setWrite,
 		m.rules, newQueueCollector(o.queueStats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -152,6 +160,12 @@ func (m *Metrics) ProbeAnswered() { m.probesAnswered.Inc() }
 
 // SpoofedPongSent counts a spoofed pong sent to a client.
 func (m *Metrics) SpoofedPongSent() { m.pongsSent.Inc() }
+
+// SpoofedPongWithheld counts a pong the rate limit held back.
+func (m *Metrics) SpoofedPongWithheld() { m.pongsWithheld.Inc() }
+
+// LockKeptByKernel counts a lock the kernel had refreshed by itself.
+func (m *Metrics) LockKeptByKernel() { m.kernelRefresh.Inc() }
 
 // SetSetSize sets the number of elements of an nftables set.
 func (m *Metrics) SetSetSize(set string, n int) { m.setElements.WithLabelValues(set).Set(float64(n)) }

@@ -26,8 +26,14 @@ type Config struct {
 	// PongType is the spoofed reply's message type: 0x29 (node pong, the
 	// default) or 0x28 (supernode pong).
 	PongType byte
-	// PongRate is the most spoofed pongs per second sent to one client.
+	// PongRate is the most spoofed pongs per second sent to one client,
+	// sustained.
 	PongRate int
+	// PongBurst is how many pongs one client can get at once above the
+	// rate (the size of its token bucket): a real client's ping rounds come
+	// in bursts (giFT: ~3,000 pings in 0.6 s), and a ping left without a
+	// pong stalls its discovery.
+	PongBurst int
 	// TeardownOnExit removes the table when run stops.
 	TeardownOnExit bool
 	// Own are the firewall's own addresses (never blocked as peers); when
@@ -57,6 +63,12 @@ type Config struct {
 	Reload func() (Config, error)
 }
 
+// Defaults of the pong limiter.
+const (
+	DefaultPongRate  = 2000
+	DefaultPongBurst = 4000
+)
+
 // Validate checks the service options (the ruleset options are checked by
 // nft.Config.Validate).
 func (c *Config) Validate() error {
@@ -70,6 +82,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PongRate < 0 {
 		return fmt.Errorf("--pong-rate: %d is negative", c.PongRate)
+	}
+	if c.PongBurst < 0 {
+		return fmt.Errorf("--pong-burst: %d is negative", c.PongBurst)
 	}
 	if c.StoreInterval < 0 {
 		return fmt.Errorf("--store-interval: %v is negative", c.StoreInterval)
@@ -85,7 +100,10 @@ func (c *Config) setDefaults() {
 		c.PongType = 0x29
 	}
 	if c.PongRate == 0 {
-		c.PongRate = 2000
+		c.PongRate = DefaultPongRate
+	}
+	if c.PongBurst == 0 {
+		c.PongBurst = DefaultPongBurst
 	}
 	if c.StoreInterval == 0 {
 		c.StoreInterval = 30 * time.Second

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ftwall/ftwall/inspect"
 	"github.com/ftwall/ftwall/internal/clientdir"
 	"github.com/ftwall/ftwall/internal/events"
 	"github.com/ftwall/ftwall/internal/store"
@@ -28,6 +29,8 @@ type control struct {
 	locks   *refreshCache
 	store   *store.Store
 	cdir    *clientdir.Dir
+	pending *pendingOpeners
+	tcp     *tcpProbe
 
 	// scratch, reused between batches
 	batch    []learned
@@ -40,6 +43,9 @@ type control struct {
 	writeErrors  uint64
 	peersLearned uint64
 	probesSent   uint64
+	keptByKernel uint64
+	// pongsWithheld is the withheld-pong count of the last logged summary.
+	pongsWithheld uint64
 }
 
 func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
@@ -49,6 +55,8 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 		peers:   newRefreshCache(1 << 16),
 		locks:   newRefreshCache(1 << 16),
 		add:     make(map[string][]nft.Element, 4),
+		pending: newPendingOpeners(),
+		tcp:     newTCPProbe(),
 	}
 	if cfg.Store != "" {
 		st, err := store.Open(cfg.Store, cfg.Ruleset.PeerTimeout)
@@ -56,6 +64,9 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 			return nil, fmt.Errorf("--store: %w", err)
 		}
 		c.store = st
+		if err := c.saveKernelPeers(ctx); err != nil {
+			return nil, err
+		}
 		if err := c.loadStore(ctx); err != nil {
 			return nil, err
 		}
@@ -94,6 +105,7 @@ func (c *control) restoreLocks(ctx context.Context) error {
 		}
 		for _, e := range elems {
 			c.tracker.Restore(now, e.Addr, e.Expires)
+			c.s.known.mark(e.Addr, now)
 			if port, network, ok := parseLockComment(e.Comment); ok {
 				c.tracker.SetProbeTarget(e.Addr, port, []byte(network))
 				probeable++
@@ -141,6 +153,8 @@ func (c *control) loop(ctx context.Context, hup <-chan os.Signal) error {
 			c.batch = append(c.batch[:0], l)
 			c.collect()
 			c.apply(ctx)
+		case r := <-c.tcp.results:
+			c.tcpProbeDone(ctx, r)
 		case <-timer.C:
 			c.tick(ctx)
 		case <-storeTick:
@@ -196,25 +210,11 @@ func (c *control) apply(ctx context.Context) {
 	for i := range c.batch {
 		l := &c.batch[i]
 		for _, p := range l.peers[:l.npeers] {
-			write, isNew := c.peers.due(p.Addr, l.at, peerEvery)
-			if !write {
-				continue
-			}
-			set := nft.SetPeers4
-			if p.Addr.Is6() {
-				set = nft.SetPeers6
-			}
-			c.add[set] = append(c.add[set], nft.Element{Addr: p.Addr})
-			if isNew {
-				c.peersLearned++
-				if s.metrics != nil {
-					s.metrics.PeerLearned()
-				}
-				st.events.PeerLearned(netip.AddrPortFrom(p.Addr, p.Port), slogReason(p.Reason))
-			}
-			if c.store != nil {
-				c.store.Put(store.Peer{Addr: p.Addr, Port: p.Port, LastSeen: l.at, Reason: p.Reason})
-			}
+			c.learnPeer(st, p, l.at, peerEvery)
+		}
+		if l.opener.IsValid() && !l.lock {
+			c.pending.add(l.client, l.opener, l.at)
+			continue
 		}
 		if !l.lock || !c.tracker.Enabled() {
 			continue
@@ -223,6 +223,11 @@ func (c *control) apply(ctx context.Context) {
 		if isNew {
 			c.locks.forget(cl.Addr)
 			st.events.ClientAppeared(cl.Addr, slogReason(cl.Reason))
+		}
+		// Session openers it sent just before it was recognised: their
+		// destinations are FastTrack nodes too.
+		for _, o := range c.pending.take(cl.Addr, l.at) {
+			c.learnPeer(st, inspect.Peer{Addr: o.dst.Addr().Unmap(), Port: o.dst.Port(), Reason: inspect.ReasonSessionOpen}, l.at, peerEvery)
 		}
 		if write, _ := c.locks.due(cl.Addr, l.at, lockEvery); write {
 			set := nft.SetLocked4
@@ -238,6 +243,34 @@ func (c *control) apply(ctx context.Context) {
 		}
 	}
 	c.write(ctx)
+}
+
+// learnPeer queues a peer's kernel write (deduplicated and rate-limited per
+// address) and records it in the storefile.
+func (c *control) learnPeer(st *runState, p inspect.Peer, at time.Time, every time.Duration) {
+	s := c.s
+	if !st.settings.PeerCandidate(p.Addr) {
+		return
+	}
+	write, isNew := c.peers.due(p.Addr, at, every)
+	if !write {
+		return
+	}
+	set := nft.SetPeers4
+	if p.Addr.Is6() {
+		set = nft.SetPeers6
+	}
+	c.add[set] = append(c.add[set], nft.Element{Addr: p.Addr})
+	if isNew {
+		c.peersLearned++
+		if s.metrics != nil {
+			s.metrics.PeerLearned()
+		}
+		st.events.PeerLearned(netip.AddrPortFrom(p.Addr, p.Port), slogReason(p.Reason))
+	}
+	if c.store != nil {
+		c.store.Put(store.Peer{Addr: p.Addr, Port: p.Port, LastSeen: at, Reason: p.Reason})
+	}
 }
 
 // write sends the collected elements, one atomic batch per set.
@@ -315,6 +348,9 @@ func (c *control) tick(ctx context.Context) {
 		if st.dryRun {
 			continue
 		}
+		if !c.tcp.start(ctx, src, p.AddrPort(), s.now) {
+			s.log.Debug("TCP time-lock probe skipped: too many in flight", "client", p.AddrPort())
+		}
 		if err := s.sender.SendUDP(netip.AddrPortFrom(src, probePort), p.AddrPort(), p.Payload); err != nil {
 			s.log.Warn("time-lock probe not sent", "client", p.AddrPort(), "err", err)
 			continue
@@ -325,9 +361,13 @@ func (c *control) tick(ctx context.Context) {
 		}
 		s.log.Debug("time-lock probe sent", "client", p.AddrPort(), "from", src)
 	}
+	if c.tracker.ExpiringBy(now) {
+		c.syncLocksFromKernel(ctx, now)
+	}
 	c.lapsed = c.tracker.Expire(now, c.lapsed[:0])
 	for _, cl := range c.lapsed {
 		c.locks.forget(cl.Addr)
+		s.known.forget(cl.Addr)
 		st.events.ClientVanished(cl.Addr, slogReason(cl.Reason))
 		if c.cdir != nil {
 			if err := c.cdir.Remove(cl.Addr); err != nil {
@@ -335,6 +375,48 @@ func (c *control) tick(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// syncLocksFromKernel takes the kernel's lock refreshes into the tracker
+// before locks lapse: the kernel restarts a lock element's countdown by
+// itself on every connection the lock refuses and every try towards a known
+// peer, signs of life of a client that may answer no probe (giFT).
+func (c *control) syncLocksFromKernel(ctx context.Context, now time.Time) {
+	for _, set := range []string{nft.SetLocked4, nft.SetLocked6} {
+		elems, err := c.s.fw.Elements(ctx, set)
+		if err != nil {
+			c.s.log.Warn("lock refreshes not read from the kernel", "set", set, "err", err)
+			return
+		}
+		for _, e := range elems {
+			before, ok := c.tracker.Get(e.Addr)
+			c.tracker.Restore(now, e.Addr, e.Expires)
+			if after, _ := c.tracker.Get(e.Addr); ok && after.Expires.After(before.Expires) {
+				c.keptByKernel++
+				if c.s.metrics != nil {
+					c.s.metrics.LockKeptByKernel()
+				}
+				c.s.log.Debug("lock kept by the kernel", "client", e.Addr, "expires_in", e.Expires)
+			}
+		}
+	}
+}
+
+// tcpProbeDone takes the result of a TCP time-lock probe: a completed
+// handshake is evidence like a probe answer.
+func (c *control) tcpProbeDone(ctx context.Context, r tcpProbeResult) {
+	s := c.s
+	if r.err != nil {
+		s.log.Debug("TCP time-lock probe not answered", "client", r.client, "err", r.err)
+		return
+	}
+	s.stats.ProbeAnswers.Add(1)
+	if s.metrics != nil {
+		s.metrics.ProbeAnswered()
+	}
+	s.log.Debug("TCP time-lock probe answered", "client", r.client)
+	c.batch = append(c.batch[:0], learned{at: r.at, lock: true, client: r.client.Addr(), port: r.client.Port(), reason: inspect.ReasonProbeAnswer})
+	c.apply(ctx)
 }
 
 func (c *control) probeSource(st *runState, client netip.Addr) netip.Addr {
@@ -383,6 +465,10 @@ func (c *control) summary(ctx context.Context, log bool) {
 		events.CounterSummary(ctx, c.s.log, c.counters, cur)
 	}
 	c.counters = cur
+	if w := c.s.stats.PongsLimited.Load(); w != c.pongsWithheld {
+		c.s.log.Warn("spoofed pongs withheld by the rate limit (--pong-rate, --pong-burst)", "withheld", w-c.pongsWithheld, "total", w)
+		c.pongsWithheld = w
+	}
 }
 
 func (c *control) refreshInterfaces() {
@@ -430,6 +516,7 @@ func (c *control) reload(ctx context.Context) {
 	}
 	s.state.Store(st)
 	if next.Ruleset.TimeLock != old.cfg.Ruleset.TimeLock {
+		s.known.setTTL(next.Ruleset.TimeLock)
 		c.tracker = newTracker(next)
 		if err := c.restoreLocks(ctx); err != nil {
 			s.log.Warn("time-locks not restored after reload", "err", err)

@@ -24,6 +24,10 @@ type learned struct {
 	netLen  uint8
 	reason  string
 	inDev   uint32
+	// opener is the destination of a session opener from a client that was
+	// not known (yet): remembered for a while, learned as a peer if the
+	// client is recognised soon (client holds the client).
+	opener netip.AddrPort
 }
 
 // sender sends one UDP datagram with any source address (rawsend.Sender).
@@ -33,7 +37,7 @@ type sender interface {
 
 // handlerStats are the packet path's counters (read by metrics and tests).
 type handlerStats struct {
-	Candidates   [inspect.KindGive + 1]atomic.Uint64 // by evidence kind; index 0 = not FastTrack
+	Candidates   [inspect.NumKinds]atomic.Uint64 // by evidence kind; index 0 = not FastTrack
 	DecodeErrors atomic.Uint64
 	Dropped      atomic.Uint64
 	Accepted     atomic.Uint64
@@ -79,8 +83,16 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		// treat the packet as not LAN (only known LAN interfaces are trusted).
 		s.requestIfaceRefresh()
 	}
+	if r.ev.Kind == inspect.KindSessionOpen && fromLAN {
+		r.ev.ClientKnown = s.known.known(r.ev.Src.Addr(), s.now())
+	}
 	inspect.Decide(&r.ev, fromLAN, &st.settings, &r.d)
 	d := &r.d
+	if d.Lock.Valid {
+		// Known at once, for a session opener a moment later on another
+		// queue, before the control goroutine has written anything.
+		s.known.mark(d.Lock.Addr, s.now())
+	}
 	verdict := d.Verdict
 	probeAnswer := fromLAN && p.Hook == queue.HookInput && (r.ev.Kind == inspect.KindNodePong || r.ev.Kind == inspect.KindSupernodePong)
 	if probeAnswer {
@@ -97,8 +109,12 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 	}
 	s.logCandidate(st, &r.ev, d, verdict, fromLAN)
 
-	if !st.dryRun && (d.NPeers > 0 || d.Lock.Valid) {
+	opener := r.ev.Kind == inspect.KindSessionOpen && fromLAN && !d.Lock.Valid
+	if !st.dryRun && (d.NPeers > 0 || d.Lock.Valid || opener) {
 		l := learned{at: s.now(), peers: d.Peers, npeers: d.NPeers, inDev: p.InDev}
+		if opener {
+			l.client, l.opener = r.ev.Src.Addr().Unmap(), r.ev.Dst
+		}
 		if d.Lock.Valid {
 			l.lock = true
 			l.client = d.Lock.Addr
@@ -125,6 +141,9 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 			}
 		} else {
 			stats.PongsLimited.Add(1)
+			if s.metrics != nil {
+				s.metrics.SpoofedPongWithheld()
+			}
 		}
 	}
 	if s.metrics != nil {
@@ -141,7 +160,7 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 // logCandidate emits the per-packet event letters u/U/t/T when enabled.
 func (s *Service) logCandidate(st *runState, ev *inspect.Evidence, d *inspect.Decision, verdict inspect.Verdict, fromLAN bool) {
 	ew := st.events
-	udp := ev.Kind.UDP()
+	udp := !ev.Kind.TCP()
 	dropped := verdict == inspect.Drop
 	var letter bool
 	switch {

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/ftwall/ftwall/internal/store"
@@ -118,5 +119,61 @@ func (c *control) loadStore(ctx context.Context) error {
 		return fmt.Errorf("--store: %w", streamErr)
 	}
 	s.log.Info("storefile loaded", "file", c.store.Path(), "peers", total, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// kernelPeerReason is the storefile reason of peers saved from the kernel.
+const kernelPeerReason = "kernel"
+
+// saveKernelPeers merges into the storefile the peers that are only in the
+// kernel: a run killed before its first save (or between two saves) left
+// them there, and without this a teardown or a reboot would lose them.
+//
+// The storefile's modification time is its last save: a kernel element
+// whose last refresh (its remaining lifetime counted back from the peer
+// timeout) is older was saved already and is skipped, so a restart after a
+// clean stop merges next to nothing. Peers that never expire (--peer-timeout
+// 0) have no such age and are all merged. It runs before the storefile is
+// loaded into the kernel, which then gets the newest entry of every peer.
+func (c *control) saveKernelPeers(ctx context.Context) error {
+	s := c.s
+	st := s.state.Load()
+	timeout := st.cfg.Ruleset.PeerTimeout
+	now := s.now()
+	var savedAt time.Time
+	if fi, err := os.Stat(c.store.Path()); err == nil {
+		savedAt = fi.ModTime().Add(-2 * time.Second) // file system timestamp granularity
+	}
+	n := 0
+	for _, set := range []string{nft.SetPeers4, nft.SetPeers6} {
+		err := s.fw.EachElement(ctx, set, func(e nft.Element) bool {
+			last := now
+			if timeout > 0 {
+				if e.Expires <= 0 {
+					return true
+				}
+				last = now.Add(-(timeout - min(e.Expires, timeout)))
+				if !savedAt.IsZero() && last.Before(savedAt) {
+					return true
+				}
+			}
+			if !st.settings.PeerCandidate(e.Addr) {
+				return true
+			}
+			c.store.Put(store.Peer{Addr: e.Addr, LastSeen: last, Reason: kernelPeerReason})
+			n++
+			return true
+		})
+		if err != nil {
+			return fmt.Errorf("read the kernel's %s to save them in the storefile: %w", set, err)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := c.store.Save(); err != nil {
+		return fmt.Errorf("--store: save the %d peers found only in the kernel: %w", n, err)
+	}
+	s.log.Info("peers found in the kernel saved to the storefile", "file", c.store.Path(), "peers", n)
 	return nil
 }

@@ -7,11 +7,13 @@ import (
 )
 
 // pongLimiter limits spoofed pongs per client with a token bucket of rate
-// tokens per second and a burst of rate. It is safe for concurrent use by
+// tokens per second holding up to burst tokens (a client's ping round is
+// answered in full up to burst pings). It is safe for concurrent use by
 // several queue readers; its map is bounded (cleared when it exceeds max).
 type pongLimiter struct {
 	mu      sync.Mutex
 	rate    float64
+	burst   float64
 	max     int
 	buckets map[netip.Addr]*bucket
 }
@@ -21,8 +23,8 @@ type bucket struct {
 	last   time.Time
 }
 
-func newPongLimiter(perSecond int, maxClients int) *pongLimiter {
-	return &pongLimiter{rate: float64(perSecond), max: maxClients, buckets: make(map[netip.Addr]*bucket)}
+func newPongLimiter(perSecond, burst, maxClients int) *pongLimiter {
+	return &pongLimiter{rate: float64(perSecond), burst: float64(max(burst, 1)), max: maxClients, buckets: make(map[netip.Addr]*bucket)}
 }
 
 func (l *pongLimiter) allow(client netip.Addr, now time.Time) bool {
@@ -33,11 +35,11 @@ func (l *pongLimiter) allow(client netip.Addr, now time.Time) bool {
 		if len(l.buckets) >= l.max {
 			clear(l.buckets)
 		}
-		b = &bucket{tokens: l.rate, last: now}
+		b = &bucket{tokens: l.burst, last: now}
 		l.buckets[client] = b
 	}
 	if el := now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = min(l.rate, b.tokens+el*l.rate)
+		b.tokens = min(l.burst, b.tokens+el*l.rate)
 		b.last = now
 	}
 	if b.tokens < 1 {

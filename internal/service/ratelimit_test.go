@@ -6,8 +6,37 @@ import (
 	"time"
 )
 
+// A burst as large as giFT's measured ping rounds (~3,000 pings in 0.6 s)
+// is answered in full with the defaults; what exceeds the bucket waits for
+// the rate.
+func TestPongLimiterBurst(t *testing.T) {
+	l := newPongLimiter(DefaultPongRate, DefaultPongBurst, 16)
+	a := netip.MustParseAddr("10.0.1.2")
+	start := time.Unix(1000, 0)
+	n := 0
+	for i := 0; i < 3000; i++ {
+		if l.allow(a, start.Add(time.Duration(i)*600*time.Millisecond/3000)) {
+			n++
+		}
+	}
+	if n != 3000 {
+		t.Fatalf("giFT round of 3000 pings in 0.6 s: %d pongs, want all", n)
+	}
+	// A second round right after: the bucket refilled by the rate only.
+	n = 0
+	at := start.Add(600 * time.Millisecond)
+	for i := 0; i < 3000; i++ {
+		if l.allow(a, at) {
+			n++
+		}
+	}
+	if n >= 3000 || n < 1000 {
+		t.Fatalf("back-to-back round: %d pongs, want the rest of the bucket (1000 <= n < 3000)", n)
+	}
+}
+
 func TestPongLimiter(t *testing.T) {
-	l := newPongLimiter(10, 2)
+	l := newPongLimiter(10, 10, 2)
 	a, b, c := netip.MustParseAddr("10.0.1.2"), netip.MustParseAddr("10.0.1.3"), netip.MustParseAddr("10.0.1.4")
 	now := time.Unix(1000, 0)
 	n := 0

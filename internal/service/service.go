@@ -71,6 +71,7 @@ type Service struct {
 	stats   handlerStats
 	learnCh chan learned
 	limiter *pongLimiter
+	known   *knownClients
 
 	ifRefresh chan struct{}
 	metrics   *metrics.Metrics // nil = off
@@ -126,7 +127,8 @@ func New(cfg Config, log *slog.Logger, deps Deps) (*Service, error) {
 		now:       deps.Now,
 		deps:      deps,
 		learnCh:   make(chan learned, 8192),
-		limiter:   newPongLimiter(cfg.PongRate, 65536),
+		limiter:   newPongLimiter(cfg.PongRate, cfg.PongBurst, 65536),
+		known:     newKnownClients(nft.LockSetSize, cfg.Ruleset.TimeLock),
 		ifRefresh: make(chan struct{}, 1),
 	}
 	st, err := s.buildState(cfg)
@@ -274,7 +276,7 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 	s.log.Info("stopped", "candidates", s.totalCandidates(), "dropped", s.stats.Dropped.Load(),
-		"pongs", s.stats.PongsSent.Load(), "peers_learned", ctl.peersLearned, "probes_sent", ctl.probesSent,
+		"pongs", s.stats.PongsSent.Load(), "pongs_withheld", s.stats.PongsLimited.Load(), "peers_learned", ctl.peersLearned, "probes_sent", ctl.probesSent,
 		"set_write_errors", ctl.writeErrors, "evidence_lost", s.stats.LearnDropped.Load())
 	return runErr
 }
