@@ -56,7 +56,7 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 		locks:   newRefreshCache(1 << 16),
 		add:     make(map[string][]nft.Element, 4),
 		pending: newPendingOpeners(),
-		tcp:     newTCPProbe(),
+		tcp:     newTCPProbe(s.deps.DialProbe),
 	}
 	if cfg.Store != "" {
 		st, err := store.Open(cfg.Store, cfg.Ruleset.PeerTimeout)

@@ -50,6 +50,9 @@ type Deps struct {
 	OpenQueue func(cfg queue.Config) (packetSource, error)
 	// Signals delivers reload requests (SIGHUP); nil = the process's SIGHUP.
 	Signals <-chan os.Signal
+	// DialProbe makes a TCP time-lock probe's connect from src to the
+	// client; nil = a real TCP connect.
+	DialProbe func(ctx context.Context, src netip.Addr, dst netip.AddrPort) error
 }
 
 // packetSource is a queue reader (queue.Reader): Start returns once packets

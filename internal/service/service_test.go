@@ -99,6 +99,33 @@ type harness struct {
 	done   chan error
 	hup    chan os.Signal
 	logs   *lab.Buffer
+
+	// TCP time-lock probes: recorded; answered when probeAnswers is set.
+	probeMu      sync.Mutex
+	tcpProbes    []netip.AddrPort
+	probeAnswers bool
+}
+
+func (h *harness) dial(ctx context.Context, src netip.Addr, dst netip.AddrPort) error {
+	h.probeMu.Lock()
+	defer h.probeMu.Unlock()
+	h.tcpProbes = append(h.tcpProbes, dst)
+	if h.probeAnswers {
+		return nil
+	}
+	return errors.New("connection refused")
+}
+
+func (h *harness) answerTCPProbes(on bool) {
+	h.probeMu.Lock()
+	defer h.probeMu.Unlock()
+	h.probeAnswers = on
+}
+
+func (h *harness) tcpProbeCount() int {
+	h.probeMu.Lock()
+	defer h.probeMu.Unlock()
+	return len(h.tcpProbes)
 }
 
 func baseConfig() Config {
@@ -124,6 +151,7 @@ func startWith(t *testing.T, cfg Config, fw *nft.Fake) *harness {
 	svc, err := New(cfg, log, Deps{
 		Firewall: h.fw, Sender: h.snd, Interfaces: fakeIfaces{}, Signals: h.hup,
 		OpenQueue: func(queue.Config) (packetSource, error) { return h.q, nil },
+		DialProbe: h.dial,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -35,11 +35,14 @@ const (
 	tcpProbeTimeout = 2 * time.Second
 )
 
-func newTCPProbe() *tcpProbe {
+func newTCPProbe(dial func(ctx context.Context, src netip.Addr, dst netip.AddrPort) error) *tcpProbe {
+	if dial == nil {
+		dial = dialProbe
+	}
 	return &tcpProbe{
 		slots:   make(chan struct{}, maxTCPProbes),
 		results: make(chan tcpProbeResult, maxTCPProbes),
-		dial:    dialProbe,
+		dial:    dial,
 	}
 }
 
