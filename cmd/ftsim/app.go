@@ -45,14 +45,16 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Usage: "simulate FastTrack (Kazaa) clients and supernodes for ftwall's tests and demo",
 		Description: "ftsim client joins the network like a Kazaa 2.x client (UDP ping flood, then parallel TCP, then one TCP " +
 			"connect at a time), downloads over HTTP with X-Kazaa-* headers and pushes with GIVE; ftsim node answers pings, " +
-			"accepts TCP and serves downloads. Both stop by themselves and print a JSON report on stdout.",
+			"accepts TCP and serves downloads; ftsim gift behaves like the genuine giFT 0.11.9 + giFT-FastTrack 0.8.9 client " +
+			"(connects before pings, quiet open sessions, a reconnect loop over its node cache and fallback list, probes " +
+			"never answered). All stop by themselves and print a JSON report on stdout.",
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
 		// Errors come back to run, which prints them and picks the exit code.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
-		Commands:       []*cli.Command{clientCommand(stdout, stderr), nodeCommand(stdout, stderr)},
+		Commands:       []*cli.Command{clientCommand(stdout, stderr), nodeCommand(stdout, stderr), giftCommand(stdout, stderr)},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/ftwall/ftwall/internal/lab"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftwall/ftwall/inspect"
 	"github.com/ftwall/ftwall/internal/ftsim"
 )
 
@@ -160,6 +162,18 @@ func TestUsageErrors(t *testing.T) {
 		{"node", "--load", "101"},
 		{"node", "--for", "-1s"},
 		{"node", "--supernode", "1.2.3.4"},
+		{"gift", "--node", "198.51.100.1"},
+		{"gift", "--fallback", "198.51.100.1:0"},
+		{"gift", "--fallback-file", "/nonexistent/ftsim-nodes"},
+		{"gift", "--for", "0"},
+		{"gift", "--udp-timeout", "-1s"},
+		{"gift", "--sessions", "0"},
+		{"gift", "--sessions", "65"},
+		{"gift", "--for", "25h"},
+		{"gift", "--port", "70000"},
+		{"gift", "--bind", "localhost"},
+		{"gift", "--hash", "xyz"},
+		{"gift", "extra"},
 	} {
 		var stdout, stderr lab.Buffer
 		code := run(t.Context(), append([]string{"ftsim"}, args...), &stdout, &stderr)
@@ -175,5 +189,103 @@ func TestNodePortInUse(t *testing.T) {
 	code := run(t.Context(), []string{"ftsim", "node", "--listen", "127.0.0.1", "--port", strconv.Itoa(port)}, &stdout, &stderr)
 	if code != exitError || !regexp.MustCompile(`address already in use`).MatchString(stderr.String()) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+}
+
+var giftStarted = regexp.MustCompile(`msg="gift started" .*port=(\d+)`)
+
+// `ftsim gift` against `ftsim node`: of the 3 cached nodes only the node's
+// own address accepts; the session has the genuine shape; the refused ones
+// leave the cache; a probe to the client's port is ignored; SIGINT (the
+// context) stops it.
+func TestGift(t *testing.T) {
+	port, stop := startNode(t, "--io-timeout", "1m")
+	nodesFile := filepath.Join(t.TempDir(), "nodes")
+	closed := fmt.Sprintf("127.0.0.2:%d\n127.0.0.3:%d\n", port, port)
+	if err := os.WriteFile(nodesFile, []byte("# cache\n"+closed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr lab.Buffer
+	codec := make(chan int, 1)
+	go func() {
+		codec <- run(ctx, []string{"ftsim", "gift", "--port", "0", "--bind", "127.0.0.1", "--for", "1m", "--udp-timeout", "200ms",
+			"--node", fmt.Sprintf("127.0.0.1:%d", port), "--nodes-file", nodesFile, "--log-level", "debug"}, &stdout, &stderr)
+	}()
+	var giftPort int
+	deadline := time.Now().Add(30 * time.Second)
+	for giftPort == 0 {
+		if m := giftStarted.FindStringSubmatch(stderr.String()); m != nil {
+			giftPort, _ = strconv.Atoi(m[1])
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gift not started after 30s: %s", stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	probe, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", giftPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	probe.Write(inspect.AppendPing(nil, "KaZaA"))
+	probe.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := probe.Read(make([]byte, 64)); err == nil {
+		t.Error("the probe was answered")
+	}
+	cancel()
+	if code := <-codec; code != 0 {
+		t.Fatalf("gift exit %d: %s", code, stderr.String())
+	}
+	var r ftsim.GiftReport
+	if err := json.Unmarshal([]byte(stdout.String()), &r); err != nil {
+		t.Fatalf("gift report: %v\n%s", err, stdout.String())
+	}
+	if r.StopReason != ftsim.GiftStopCancelled || r.Established != 1 || r.Connects != 3 || r.Refused != 2 || r.CacheSize != 1 ||
+		r.ProbesIgnored != 1 || int(r.Port) != giftPort || !r.Stopped() {
+		t.Fatalf("report %+v", r)
+	}
+	if s := r.Sessions[0]; s.Up != 39 || s.Down != 14 || s.End != ftsim.EndStopped {
+		t.Errorf("session %+v", s)
+	}
+	if !regexp.MustCompile(`level=INFO msg="ESTABLISHED session"`).MatchString(stderr.String()) {
+		t.Errorf("no ESTABLISHED line: %s", stderr.String())
+	}
+	if _, nr := stop(); nr.Sessions != 1 || nr.Conns[0].In != 39 {
+		t.Errorf("node %+v", nr)
+	}
+}
+
+// `ftsim gift` stops by itself: after --for, or when --max-connects are
+// used up (here refused, each reloading the fallback list).
+func TestGiftStopsByItself(t *testing.T) {
+	var stdout, stderr lab.Buffer
+	start := time.Now()
+	code := run(t.Context(), []string{"ftsim", "gift", "--port", "0", "--bind", "127.0.0.1", "--for", "200ms"}, &stdout, &stderr)
+	if code != 0 || time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("exit %d after %s: %s", code, time.Since(start), stderr.String())
+	}
+	var r ftsim.GiftReport
+	if err := json.Unmarshal([]byte(stdout.String()), &r); err != nil || r.StopReason != ftsim.GiftStopFor || r.Port == 0 || r.ElapsedMS < 200 {
+		t.Fatalf("report %+v %v", r, err)
+	}
+
+	port, stop := startNode(t)
+	stop() // nothing listens there any more
+	fallback := filepath.Join(t.TempDir(), "nodes")
+	if err := os.WriteFile(fallback, []byte(fmt.Sprintf("127.0.0.2:%d\n127.0.0.3:%d\n", port, port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr = lab.Buffer{}, lab.Buffer{}
+	code = run(t.Context(), []string{"ftsim", "gift", "--port", "0", "--bind", "127.0.0.1", "--fallback-file", fallback, "--max-connects", "40"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	r = ftsim.GiftReport{}
+	if err := json.Unmarshal([]byte(stdout.String()), &r); err != nil || r.StopReason != ftsim.GiftStopMaxConnects ||
+		r.Connects != 40 || r.Refused != 40 || r.CacheReloads != 20 {
+		t.Fatalf("report %+v %v", r, err)
 	}
 }

@@ -26,8 +26,15 @@ type Node struct {
 
 	stop     chan struct{}
 	stopOnce sync.Once
+	ending   chan struct{} // closed when the node stops: open sessions end at once
 	done     chan struct{}
 	workers  sync.WaitGroup
+
+	// httpOnly makes the node a client's HTTP listener (a giFT client's):
+	// no FastTrack session answers; onAccept, when set, sees every
+	// accepted connection's source.
+	httpOnly bool
+	onAccept func(from netip.AddrPort)
 
 	mu    sync.Mutex
 	rep   NodeReport
@@ -47,16 +54,31 @@ func StartNode(ctx context.Context, opts NodeOptions) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ftsim node: %w", err)
 	}
+	n := newNode(o, s, o.Log.With("role", "node"))
+	n.serve(ctx)
+	n.log.Info("node listening", "port", s.port, "listen", n.rep.Listen)
+	return n, nil
+}
+
+// newNode makes a node on sockets s (opened by the caller); serve starts it.
+func newNode(o NodeOptions, s *sockets, log *slog.Logger) *Node {
 	n := &Node{
-		opts:  o,
-		log:   o.Log.With("role", "node"),
-		socks: s,
-		start: time.Now(),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
-		conns: make(map[net.Conn]struct{}),
+		opts:   o,
+		log:    log,
+		socks:  s,
+		start:  time.Now(),
+		stop:   make(chan struct{}),
+		ending: make(chan struct{}),
+		done:   make(chan struct{}),
+		conns:  make(map[net.Conn]struct{}),
 	}
 	n.rep = NodeReport{Port: s.port, Network: o.Network, Notes: s.notes}
+	return n
+}
+
+// serve starts a goroutine per socket and the lifetime watcher.
+func (n *Node) serve(ctx context.Context) {
+	s := n.socks
 	for _, u := range s.udp {
 		n.rep.Listen = append(n.rep.Listen, "udp "+u.pc.LocalAddr().String())
 		n.workers.Add(1)
@@ -68,8 +90,6 @@ func StartNode(ctx context.Context, opts NodeOptions) (*Node, error) {
 		go n.acceptLoop(l)
 	}
 	go n.lifetime(ctx)
-	n.log.Info("node listening", "port", s.port, "listen", n.rep.Listen)
-	return n, nil
 }
 
 // RunNode starts a node and waits until it stops (ctx or opts.For).
@@ -104,7 +124,17 @@ func (n *Node) Stop() NodeReport {
 func (n *Node) Report() NodeReport {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	r := n.rep
+	r := n.rep.clone()
+	select {
+	case <-n.done:
+	default:
+		r.ElapsedMS = n.since()
+	}
+	return r
+}
+
+// clone returns a copy of r with lists of its own.
+func (r NodeReport) clone() NodeReport {
 	r.Listen = append([]string(nil), r.Listen...)
 	r.Notes = append([]string(nil), r.Notes...)
 	r.Pings = append([]NodePing(nil), r.Pings...)
@@ -112,11 +142,6 @@ func (n *Node) Report() NodeReport {
 	r.Downloads = append([]ServedDownload(nil), r.Downloads...)
 	r.Gives = append([]GiveDownload(nil), r.Gives...)
 	r.Errors = append([]string(nil), r.Errors...)
-	select {
-	case <-n.done:
-	default:
-		r.ElapsedMS = n.since()
-	}
 	return r
 }
 
@@ -142,6 +167,7 @@ func (n *Node) lifetime(ctx context.Context) {
 	n.mu.Lock()
 	n.ended = true
 	n.mu.Unlock()
+	close(n.ending)
 	finished := make(chan struct{})
 	go func() {
 		n.workers.Wait()
@@ -234,6 +260,9 @@ func (n *Node) acceptLoop(l net.Listener) {
 			n.log.Warn("accept", "err", err)
 			time.Sleep(10 * time.Millisecond)
 			continue
+		}
+		if n.onAccept != nil {
+			n.onAccept(addrPortOf(c.RemoteAddr()))
 		}
 		n.mu.Lock()
 		n.rep.TCPAccepted++

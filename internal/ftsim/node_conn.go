@@ -29,6 +29,10 @@ func (n *Node) handle(c net.Conn) {
 	case bytes.Equal(first, []byte("GIVE")):
 		rec.Kind = ConnGive
 		n.pull(c, br, rec)
+	case n.httpOnly:
+		// A client's HTTP server takes no FastTrack sessions.
+		rec.Kind = ConnOther
+		rec.Error = fmt.Sprintf("not HTTP (starts %q): closed", first)
 	default:
 		var start [sessionClientBytes]byte
 		got, err := io.ReadFull(br, start[:])
@@ -36,9 +40,7 @@ func (n *Node) handle(c net.Conn) {
 		switch {
 		case err == nil:
 			rec.Kind = ConnSession
-			if err := sessionAnswer(c); err != nil {
-				rec.Error = "answer the session start: " + err.Error()
-			}
+			n.session(c, br, &rec)
 		default:
 			rec.Kind = ConnOther
 			rec.Error = fmt.Sprintf("%d bytes, not a FastTrack session start: %v", got, err)
@@ -55,6 +57,73 @@ func (n *Node) handle(c net.Conn) {
 	} else {
 		n.rep.Dropped++
 	}
+}
+
+// session plays the supernode's side of a FastTrack session after the
+// client's 12-byte start: the 8-byte answer, then the node's network name
+// (len(Network)+1 bytes, 6 for KaZaA; encrypted in a real session, random
+// bytes here) in answer to the client's first encrypted message (its own
+// network name), then a quiet but open connection that reads and counts
+// whatever the client sends until the client closes it, IOTimeout (counted
+// from the accept) or the node stops. A client that closes after the 8
+// bytes (the Client model) ends the session at once.
+func (n *Node) session(c net.Conn, br *bufio.Reader, rec *NodeConn) {
+	rec.In = sessionClientBytes
+	if err := sessionAnswer(c); err != nil {
+		rec.Error = "answer the session start: " + err.Error()
+		rec.End, rec.EndMS = n.sessionEnd(err), n.since()
+		return
+	}
+	rec.Out = sessionServerBytes
+	n.mu.Lock()
+	n.rep.SessionsOpen++
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.rep.SessionsOpen--
+		n.mu.Unlock()
+	}()
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		select {
+		case <-n.ending:
+			c.SetDeadline(time.Now())
+		case <-quit:
+		}
+	}()
+
+	buf := make([]byte, 512)
+	k, err := br.Read(buf)
+	rec.In += k
+	if k > 0 {
+		name := randomBytes(len(n.opts.Network) + 1)
+		if _, werr := c.Write(name); werr != nil {
+			rec.Error = "send the network name: " + werr.Error()
+			rec.End, rec.EndMS = n.sessionEnd(werr), n.since()
+			return
+		}
+		rec.Out += len(name)
+		rec.NetName = true
+	}
+	for err == nil {
+		k, err = br.Read(buf)
+		rec.In += k
+	}
+	rec.End, rec.EndMS = n.sessionEnd(err), n.since()
+	if rec.End == EndError {
+		rec.Error = "session: " + err.Error()
+	}
+}
+
+// sessionEnd names how a node's session ended.
+func (n *Node) sessionEnd(err error) string {
+	select {
+	case <-n.ending:
+		return EndStopped
+	default:
+	}
+	return connEnd(err)
 }
 
 // serveHTTP answers one HTTP request.

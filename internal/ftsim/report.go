@@ -18,6 +18,18 @@ const (
 	ResultError       = "error"       // anything else; see Error
 )
 
+// How a TCP session ended (NodeConn.End, GiftSession.End), besides the
+// connect results ResultRefused, ResultTimeout, ResultUnreachable and
+// ResultError (EndTimeout and EndError are the same strings as
+// ResultTimeout and ResultError).
+const (
+	EndEOF     = "eof"     // the peer closed it (FIN)
+	EndReset   = "reset"   // the peer reset it (RST)
+	EndTimeout = "timeout" // a time limit ran out
+	EndStopped = "stopped" // this side stopped (Stop, the context, the lifetime)
+	EndError   = "error"   // anything else; see Error
+)
+
 // Client outcomes.
 const (
 	OutcomeConnected = "connected" // a TCP connection to a node was made
@@ -29,7 +41,7 @@ const (
 
 // Kinds of TCP connections a node accepted.
 const (
-	ConnSession = "session" // FastTrack session: 12 bytes in, 8 bytes answered
+	ConnSession = "session" // FastTrack session: 12 bytes in, 8 bytes answered (then the network names)
 	ConnHTTP    = "http"    // an HTTP request
 	ConnGive    = "give"    // a GIVE push
 	ConnEmpty   = "empty"   // closed or silent without a byte
@@ -177,11 +189,14 @@ type NodeReport struct {
 	TCPAccepted int `json:"tcp_accepted"`
 	// TCPRejected counts connections closed at once because too many were
 	// open.
-	TCPRejected int              `json:"tcp_rejected,omitempty"`
-	Sessions    int              `json:"sessions"`
-	Conns       []NodeConn       `json:"conns,omitempty"`
-	Downloads   []ServedDownload `json:"downloads,omitempty"`
-	Gives       []GiveDownload   `json:"gives,omitempty"`
+	TCPRejected int `json:"tcp_rejected,omitempty"`
+	// Sessions counts FastTrack sessions that have ended (each is in
+	// Conns); SessionsOpen those answered and still open.
+	Sessions     int              `json:"sessions"`
+	SessionsOpen int              `json:"sessions_open"`
+	Conns        []NodeConn       `json:"conns,omitempty"`
+	Downloads    []ServedDownload `json:"downloads,omitempty"`
+	Gives        []GiveDownload   `json:"gives,omitempty"`
 
 	Errors    []string `json:"errors,omitempty"`
 	Dropped   int      `json:"dropped_records,omitempty"`
@@ -204,8 +219,18 @@ type NodeConn struct {
 	To    netip.AddrPort `json:"to"`
 	Kind  string         `json:"kind"`
 	Bytes int            `json:"bytes"` // bytes received before the kind was known (sessions: the 12-byte start)
-	Error string         `json:"error,omitempty"`
-	AtMS  int64          `json:"at_ms"`
+	// Sessions only: payload bytes received (the 12-byte start included)
+	// and sent (the 8-byte answer included); NetName is true when the node
+	// answered the client's first encrypted message with its network name;
+	// End says how the session ended (EndEOF, EndReset, EndTimeout: the
+	// IOTimeout, EndStopped: the node stopped, EndError), EndMS when.
+	In      int    `json:"in,omitempty"`
+	Out     int    `json:"out,omitempty"`
+	NetName bool   `json:"net_name,omitempty"`
+	End     string `json:"end,omitempty"`
+	EndMS   int64  `json:"end_ms,omitempty"`
+	Error   string `json:"error,omitempty"`
+	AtMS    int64  `json:"at_ms"`
 }
 
 // ServedDownload is one HTTP request the node answered.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"syscall"
@@ -77,10 +78,33 @@ func sessionStart(conn net.Conn, deadline time.Time) bool {
 
 // sessionAnswer writes the node's 8-byte answer to a session start.
 func sessionAnswer(w io.Writer) error {
-	var b [sessionServerBytes]byte
+	_, err := w.Write(randomBytes(sessionServerBytes))
+	return err
+}
+
+// randomBytes stands for encrypted session bytes.
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
 	for i := range b {
 		b[i] = byte(rand.Uint32())
 	}
-	_, err := w.Write(b[:])
-	return err
+	return b
+}
+
+// connEnd names how a read or write on an established connection failed.
+func connEnd(err error) string {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, io.EOF):
+		return EndEOF
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return EndReset
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return EndTimeout
+	case errors.Is(err, net.ErrClosed):
+		return EndStopped
+	}
+	return EndError
 }
