@@ -139,7 +139,7 @@ func TestIntegrationSetupCreatesTable(t *testing.T) {
 		`comment "peer-drop4: LAN to blocked IPv4 peer, drop [ftwall `,
 		"hook forward priority filter; policy accept;",
 		"update @locked4 { ip saddr }",
-		"update @lock_rst4 { ip saddr limit rate over 500/second }",
+		"update @lock_rst4 { ip saddr limit rate over 900/second burst 100 packets }",
 		"ct packets <= 6",
 	} {
 		if !strings.Contains(out, want) {

@@ -36,10 +36,14 @@ const (
 const LockSetSize = 65535
 
 // LockResetRate is how many TCP resets per second one locked client gets at
-// most, sustained; the kernel's token bucket also holds one second's worth,
-// so no window of one second sees more than 2 × LockResetRate. A client in
-// a reconnect loop gets its further SYNs dropped, which slows the loop down.
-const LockResetRate = 500
+// most, sustained, and LockResetBurst how many more at once (the kernel's
+// token bucket holds that many): no second sees more than their sum, 1,000.
+// A client in a reconnect loop gets its further SYNs dropped, which slows
+// the loop down.
+const (
+	LockResetRate  = 900
+	LockResetBurst = 100
+)
 
 // lockResetMeterTimeout is how long a client's token bucket stays after its
 // last refused SYN.

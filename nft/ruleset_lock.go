@@ -56,7 +56,8 @@ func refreshLock(locked *nftables.Set) expr.Any {
 //
 //   - the refusal is a sign of life: the client's lock is refreshed in the
 //     kernel, so a running client stays locked without answering probes;
-//   - with LockReject, a per-client token bucket (LockResetRate) bounds the
+//   - with LockReject, a per-client token bucket (LockResetRate, of
+//     LockResetBurst packets: the kernel's bucket holds the burst only) bounds the
 //     resets: a client in a reconnect loop gets its further SYNs dropped
 //     instead of a storm of resets on the LAN;
 //   - then the reset (or the drop, with LockDrop).
@@ -86,11 +87,11 @@ func lockRefuseChains(b *builder, action LockAction, ls lockSets) []*chainSpec {
 			m := ls.meter[i].set
 			c.rules = append(c.rules, &ruleSpec{
 				id:   limitID,
-				desc: fmt.Sprintf("more than %d resets per second to one %s client, drop instead", LockResetRate, fam),
+				desc: fmt.Sprintf("more than %d resets per second (burst %d) to one %s client, drop instead", LockResetRate, LockResetBurst, fam),
 				exprs: concat(matchNFProto(v6), []expr.Any{
 					loadSourceAddr(v6),
 					&expr.Dynset{SrcRegKey: reg1, SetName: m.Name, SetID: m.ID, Operation: unix.NFT_DYNSET_OP_UPDATE,
-						Exprs: []expr.Any{&expr.Limit{Type: expr.LimitTypePkts, Rate: LockResetRate, Unit: expr.LimitTimeSecond, Over: true}}},
+						Exprs: []expr.Any{&expr.Limit{Type: expr.LimitTypePkts, Rate: LockResetRate, Burst: LockResetBurst, Unit: expr.LimitTimeSecond, Over: true}}},
 					&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop},
 				}),
 			})

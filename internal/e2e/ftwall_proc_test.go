@@ -24,8 +24,13 @@ var binaries struct {
 	err  error
 }
 
+// FTWALL_E2E_BINARY runs the tests against another ftwall binary (an older
+// build, to measure what a change did); by default the tree is built.
 func ftwallBinary(t *testing.T) string {
 	t.Helper()
+	if p := os.Getenv("FTWALL_E2E_BINARY"); p != "" {
+		return p
+	}
 	binaries.once.Do(func() {
 		dir, err := os.MkdirTemp("", "ftwall-e2e-bin-")
 		if err != nil {

@@ -29,7 +29,6 @@ type control struct {
 	locks   *refreshCache
 	store   *store.Store
 	cdir    *clientdir.Dir
-	pending *pendingOpeners
 	tcp     *tcpProbe
 
 	// scratch, reused between batches
@@ -55,7 +54,6 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 		peers:   newRefreshCache(1 << 16),
 		locks:   newRefreshCache(1 << 16),
 		add:     make(map[string][]nft.Element, 4),
-		pending: newPendingOpeners(),
 		tcp:     newTCPProbe(s.deps.DialProbe),
 	}
 	if cfg.Store != "" {
@@ -212,10 +210,6 @@ func (c *control) apply(ctx context.Context) {
 		for _, p := range l.peers[:l.npeers] {
 			c.learnPeer(st, p, l.at, peerEvery)
 		}
-		if l.opener.IsValid() && !l.lock {
-			c.pending.add(l.client, l.opener, l.at)
-			continue
-		}
 		if !l.lock || !c.tracker.Enabled() {
 			continue
 		}
@@ -224,11 +218,7 @@ func (c *control) apply(ctx context.Context) {
 			c.locks.forget(cl.Addr)
 			st.events.ClientAppeared(cl.Addr, slogReason(cl.Reason))
 		}
-		// Session openers it sent just before it was recognised: their
-		// destinations are FastTrack nodes too.
-		for _, o := range c.pending.take(cl.Addr, l.at) {
-			c.learnPeer(st, inspect.Peer{Addr: o.dst.Addr().Unmap(), Port: o.dst.Port(), Reason: inspect.ReasonSessionOpen}, l.at, peerEvery)
-		}
+
 		if write, _ := c.locks.due(cl.Addr, l.at, lockEvery); write {
 			set := nft.SetLocked4
 			if cl.Addr.Is6() {

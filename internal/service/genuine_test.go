@@ -36,24 +36,35 @@ func TestSessionOpenerOfKnownClient(t *testing.T) {
 	eventually(t, "opener's node in peers4", func() bool { return has(t, h.fw, nft.SetPeers4, node.Addr()) })
 }
 
-// An opener that came before the client's first ping (giFT connects before
-// it pings) passes, and its node is learned once the ping arrives.
+// An opener that comes before the client's first ping (giFT connects
+// before it pings) is held back once; its retransmission, after the ping, is
+// evidence. A neighbour's 12-byte first payload passes the second time and
+// teaches nothing.
 func TestSessionOpenerBeforeRecognition(t *testing.T) {
 	h := start(t, baseConfig())
 	node := netip.MustParseAddrPort("198.51.100.10:1214")
-	neighbour := netip.MustParseAddrPort("10.0.1.3:5555")
-	if v := h.q.send(t, queue.HookForward, ifLAN, openerPkt(client, node, otherOpener)); v != queue.Accept {
-		t.Fatalf("opener of an unknown client: %v, want accept", v)
+	if v := h.q.send(t, queue.HookForward, ifLAN, openerPkt(client, node, otherOpener)); v != queue.Drop {
+		t.Fatalf("first opener of an unknown client: %v, want drop (held once)", v)
 	}
-	// A neighbour's 12-byte opener is remembered too, but the neighbour is
-	// never recognised: nothing of it is learned.
+	neighbour := netip.MustParseAddrPort("10.0.1.3:5555")
 	other := netip.MustParseAddrPort("198.51.100.11:443")
-	h.q.send(t, queue.HookForward, ifLAN, openerPkt(neighbour, other, otherOpener))
+	if v := h.q.send(t, queue.HookForward, ifLAN, openerPkt(neighbour, other, otherOpener)); v != queue.Drop {
+		t.Fatalf("neighbour's first 12-byte payload: %v, want drop (held once)", v)
+	}
 	h.q.send(t, queue.HookForward, ifLAN, inspecttest.UDP(client, peer, inspecttest.Ping("KaZaA")))
-	eventually(t, "earlier opener's node in peers4", func() bool { return has(t, h.fw, nft.SetPeers4, node.Addr()) })
+	if v := h.q.send(t, queue.HookForward, ifLAN, openerPkt(client, node, otherOpener)); v != queue.Drop {
+		t.Fatalf("retransmitted opener of the now known client: %v, want drop", v)
+	}
+	eventually(t, "opener's node in peers4", func() bool { return has(t, h.fw, nft.SetPeers4, node.Addr()) })
+	if v := h.q.send(t, queue.HookForward, ifLAN, openerPkt(neighbour, other, otherOpener)); v != queue.Accept {
+		t.Fatalf("neighbour's retransmission: %v, want accept", v)
+	}
 	time.Sleep(50 * time.Millisecond)
 	if has(t, h.fw, nft.SetPeers4, other.Addr()) || has(t, h.fw, nft.SetLocked4, neighbour.Addr()) {
 		t.Fatal("a neighbour's 12-byte first payload taught something")
+	}
+	if n := h.svc.stats.OpenersHeld.Load(); n != 2 {
+		t.Errorf("%d openers held, want 2", n)
 	}
 }
 
@@ -143,5 +154,31 @@ func TestKernelPeersSavedAtStart(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if bytes.Contains(h2.syncLogs(), []byte("peers found in the kernel saved")) {
 		t.Fatalf("peers saved again after a clean stop:\n%s", h2.syncLogs())
+	}
+}
+
+func TestOpenerHoldBounded(t *testing.T) {
+	h := newOpenerHold()
+	now := time.Unix(1000, 0)
+	a := netip.MustParseAddrPort("10.0.1.2:1000")
+	for i := range maxHeldOpeners + 10 {
+		if !h.hold(a, netip.AddrPortFrom(netip.MustParseAddr("198.51.100.1"), uint16(i+1)), now) {
+			t.Fatalf("flow %d not held the first time", i)
+		}
+	}
+	if len(h.seen) > maxHeldOpeners || len(h.order) > 2*maxHeldOpeners {
+		t.Fatalf("table not bounded: %d flows, %d in order", len(h.seen), len(h.order))
+	}
+	// The newest flow is released the second time, and held again only
+	// after holdTTL.
+	last := netip.AddrPortFrom(netip.MustParseAddr("198.51.100.1"), uint16(maxHeldOpeners+10))
+	if h.hold(a, last, now) {
+		t.Fatal("retransmission held again")
+	}
+	if !h.hold(a, last, now.Add(holdTTL)) {
+		t.Fatal("a new opener of the same flow after holdTTL not held")
+	}
+	if h.hold(a, last, now.Add(holdTTL+time.Second)) {
+		t.Fatal("its retransmission held")
 	}
 }

@@ -24,10 +24,6 @@ type learned struct {
 	netLen  uint8
 	reason  string
 	inDev   uint32
-	// opener is the destination of a session opener from a client that was
-	// not known (yet): remembered for a while, learned as a peer if the
-	// client is recognised soon (client holds the client).
-	opener netip.AddrPort
 }
 
 // sender sends one UDP datagram with any source address (rawsend.Sender).
@@ -45,6 +41,7 @@ type handlerStats struct {
 	PongsLimited atomic.Uint64
 	PongErrors   atomic.Uint64
 	ProbeAnswers atomic.Uint64
+	OpenersHeld  atomic.Uint64 // session openers of clients not known yet, dropped once
 	LearnDropped atomic.Uint64 // control goroutine too slow: evidence lost
 }
 
@@ -104,17 +101,18 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		// would only make the kernel send an ICMP error back to the client.
 		verdict = inspect.Drop
 	}
+	if r.ev.Kind == inspect.KindSessionOpen && fromLAN && !d.Lock.Valid && s.holds.hold(r.ev.Src, r.ev.Dst, s.now()) {
+		// A client not known yet: its TCP retransmits the opener.
+		stats.OpenersHeld.Add(1)
+		verdict = inspect.Drop
+	}
 	if st.dryRun {
 		verdict = inspect.Accept
 	}
 	s.logCandidate(st, &r.ev, d, verdict, fromLAN)
 
-	opener := r.ev.Kind == inspect.KindSessionOpen && fromLAN && !d.Lock.Valid
-	if !st.dryRun && (d.NPeers > 0 || d.Lock.Valid || opener) {
+	if !st.dryRun && (d.NPeers > 0 || d.Lock.Valid) {
 		l := learned{at: s.now(), peers: d.Peers, npeers: d.NPeers, inDev: p.InDev}
-		if opener {
-			l.client, l.opener = r.ev.Src.Addr().Unmap(), r.ev.Dst
-		}
 		if d.Lock.Valid {
 			l.lock = true
 			l.client = d.Lock.Addr

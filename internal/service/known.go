@@ -66,71 +66,48 @@ func (k *knownClients) forget(a netip.Addr) {
 	}
 }
 
-// pendingOpeners remembers, for a while, the destinations of session openers
-// from clients that were not (yet) known: a client recognised soon after
-// (its ping came a moment later) has those destinations learned as peers,
-// and its sessions there are then cut by the kernel (a locked client's TCP
-// to a known peer is reset). It belongs to the control goroutine and is
-// bounded per client and in clients.
-type pendingOpeners struct {
-	byClient map[netip.Addr][]pendingOpener
+// openerHold holds back, once, the session opener of a client that is not
+// known yet: its first copy is dropped, and the TCP retransmission (at least
+// 200 ms later, Linux's minimum retransmission timeout) is judged again. A
+// FastTrack client pings in the same millisecond as it opens its sessions,
+// so by then it is known and the retransmission is evidence; anyone else's
+// 12-byte first payload passes the second time, 200 ms late. A flow is
+// held at most once within holdTTL; the table is bounded (oldest first).
+type openerHold struct {
+	mu    sync.Mutex
+	seen  map[openerFlow]time.Time
+	order []openerFlow // insertion order, for eviction
 }
 
-type pendingOpener struct {
-	dst netip.AddrPort
-	at  time.Time
-}
+type openerFlow struct{ src, dst netip.AddrPort }
 
 const (
-	pendingPerClient = 32
-	pendingClients   = 4096
-	// pendingTTL is how long an opener waits for its client to be
-	// recognised.
-	pendingTTL = 10 * time.Second
+	maxHeldOpeners = 4096
+	holdTTL        = 5 * time.Second
 )
 
-func newPendingOpeners() *pendingOpeners {
-	return &pendingOpeners{byClient: make(map[netip.Addr][]pendingOpener)}
+func newOpenerHold() *openerHold {
+	return &openerHold{seen: make(map[openerFlow]time.Time, maxHeldOpeners)}
 }
 
-// add remembers an opener; it reports false when the bounds left no room.
-func (p *pendingOpeners) add(client netip.Addr, dst netip.AddrPort, at time.Time) bool {
-	l, ok := p.byClient[client]
-	if !ok && len(p.byClient) >= pendingClients {
-		p.prune(at)
-		if len(p.byClient) >= pendingClients {
-			return false
-		}
+// hold reports whether this copy of the flow's opener is to be dropped: the
+// first within holdTTL is, the next is not.
+func (h *openerHold) hold(src, dst netip.AddrPort, now time.Time) bool {
+	f := openerFlow{src, dst}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if at, ok := h.seen[f]; ok && now.Sub(at) < holdTTL {
+		delete(h.seen, f)
+		return false
 	}
-	if len(l) >= pendingPerClient {
-		copy(l, l[1:])
-		l = l[:len(l)-1]
+	for len(h.seen) >= maxHeldOpeners && len(h.order) > 0 {
+		delete(h.seen, h.order[0])
+		h.order = h.order[1:]
 	}
-	p.byClient[client] = append(l, pendingOpener{dst: dst, at: at})
+	if len(h.order) >= 2*maxHeldOpeners { // entries already released
+		h.order = append(h.order[:0:0], h.order[len(h.order)-maxHeldOpeners:]...)
+	}
+	h.seen[f] = now
+	h.order = append(h.order, f)
 	return true
-}
-
-// take returns and forgets the client's openers of the last pendingTTL.
-func (p *pendingOpeners) take(client netip.Addr, now time.Time) []pendingOpener {
-	l, ok := p.byClient[client]
-	if !ok {
-		return nil
-	}
-	delete(p.byClient, client)
-	out := l[:0]
-	for _, o := range l {
-		if now.Sub(o.at) < pendingTTL {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-// prune forgets openers older than pendingTTL.
-func (p *pendingOpeners) prune(now time.Time) {
-	for c, l := range p.byClient {
-		if len(l) == 0 || now.Sub(l[len(l)-1].at) >= pendingTTL {
-			delete(p.byClient, c)
-		}
-	}
 }

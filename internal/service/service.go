@@ -75,6 +75,7 @@ type Service struct {
 	learnCh chan learned
 	limiter *pongLimiter
 	known   *knownClients
+	holds   *openerHold
 
 	ifRefresh chan struct{}
 	metrics   *metrics.Metrics // nil = off
@@ -132,6 +133,7 @@ func New(cfg Config, log *slog.Logger, deps Deps) (*Service, error) {
 		learnCh:   make(chan learned, 8192),
 		limiter:   newPongLimiter(cfg.PongRate, cfg.PongBurst, 65536),
 		known:     newKnownClients(nft.LockSetSize, cfg.Ruleset.TimeLock),
+		holds:     newOpenerHold(),
 		ifRefresh: make(chan struct{}, 1),
 	}
 	st, err := s.buildState(cfg)
