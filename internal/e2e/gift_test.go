@@ -170,8 +170,7 @@ func TestGiftReconnectLoopResetsBounded(t *testing.T) {
 	startNode(t, l, ftsim.NodeOptions{Pong: ftsim.TypeNodePong})
 	k := kernel(t, l)
 	startRun(t, l, "--timelock", "30s")
-	before := counter(t, k, nft.RuleRefuse4).Packets
-	limitedBefore := counter(t, k, nft.RuleLockLimit4).Packets
+	before, limitedBefore := lockResets(t, k)
 	g := startGift(t, l, ftsim.GiftOptions{Nodes: giftCache(l, 2), Fallback: giftCache(l, 32), For: 4 * time.Second,
 		UDPTimeout: time.Second, ConnectTimeout: 100 * time.Millisecond, HandshakeTimeout: 100 * time.Millisecond})
 	var perSecond []uint64
@@ -183,18 +182,21 @@ loop:
 		case <-g.Done():
 			break loop
 		case <-tick.C:
-			cur := counter(t, k, nft.RuleRefuse4).Packets
+			cur, _ := lockResets(t, k)
 			perSecond = append(perSecond, cur-last)
 			last = cur
 		}
 	}
 	tick.Stop()
 	r := g.Wait()
-	resets := counter(t, k, nft.RuleRefuse4).Packets - before
-	limited := counter(t, k, nft.RuleLockLimit4).Packets - limitedBefore
+	nowResets, nowLimited := lockResets(t, k)
+	resets, limited := nowResets-before, nowLimited-limitedBefore
 	secs := float64(r.ElapsedMS) / 1000
 	t.Logf("giFT reconnect loop: %d connects in %.1fs (%.0f/s), %d refused, %d timed out, %d reloads; kernel: %d resets (%.0f/s), %d SYNs dropped by the limit; resets per second %v",
 		r.Connects, secs, float64(r.Connects)/secs, r.Refused, r.TimedOut, r.CacheReloads, resets, float64(resets)/secs, limited, perSecond)
+	if resets == 0 || r.CacheReloads == 0 {
+		t.Fatalf("no reconnect loop (%d resets, %d reloads): the test does not test it", resets, r.CacheReloads)
+	}
 	for i, n := range perSecond {
 		if n > 1000 {
 			t.Errorf("second %d: %d resets to one client; want at most 1000", i+1, n)
