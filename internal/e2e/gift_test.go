@@ -174,7 +174,8 @@ func TestGiftReconnectLoopResetsBounded(t *testing.T) {
 	g := startGift(t, l, ftsim.GiftOptions{Nodes: giftCache(l, 2), Fallback: giftCache(l, 32), For: 4 * time.Second,
 		UDPTimeout: time.Second, ConnectTimeout: 100 * time.Millisecond, HandshakeTimeout: 100 * time.Millisecond})
 	var perSecond []uint64
-	last := before
+	var windows []time.Duration
+	last, lastAt := before, time.Now()
 	tick := time.NewTicker(time.Second)
 loop:
 	for {
@@ -184,7 +185,8 @@ loop:
 		case <-tick.C:
 			cur, _ := lockResets(t, k)
 			perSecond = append(perSecond, cur-last)
-			last = cur
+			windows = append(windows, time.Since(lastAt))
+			last, lastAt = cur, time.Now()
 		}
 	}
 	tick.Stop()
@@ -198,8 +200,9 @@ loop:
 		t.Fatalf("no reconnect loop (%d resets, %d reloads): the test does not test it", resets, r.CacheReloads)
 	}
 	for i, n := range perSecond {
-		if n > 1000 {
-			t.Errorf("second %d: %d resets to one client; want at most 1000", i+1, n)
+		limit := uint64(nft.LockResetRate*windows[i].Seconds()) + nft.LockResetBurst
+		if n > limit {
+			t.Errorf("sample %d (%v): %d resets to one client; want at most %d", i+1, windows[i], n, limit)
 		}
 	}
 }
