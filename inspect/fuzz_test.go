@@ -80,7 +80,7 @@ func FuzzDecodeClassify(f *testing.F) {
 		if ev.Kind == inspect.KindNone || int(ev.Kind) >= inspect.NumKinds {
 			t.Fatalf("kind %v", ev.Kind)
 		}
-		if ev.Kind.UDP() != (p.Proto == inspect.ProtoUDP) || ev.Kind.HTTP() != (p.Proto == inspect.ProtoTCP) {
+		if ev.Kind.UDP() != (p.Proto == inspect.ProtoUDP) || ev.Kind.TCP() != (p.Proto == inspect.ProtoTCP) {
 			t.Fatalf("kind %v from protocol %d", ev.Kind, p.Proto)
 		}
 		for _, f := range [][]byte{ev.Network, ev.Username, ev.Hash, ev.Path, ev.UserAgent, ev.GiveID} {
