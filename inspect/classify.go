@@ -1,30 +1,57 @@
 package inspect
 
-// Classify looks for FastTrack evidence in a decoded packet: a FastTrack UDP
-// message in a complete UDP datagram (any port), a FastTrack HTTP request,
-// response or GIVE push at the start of a TCP payload (any port), or a TCP
-// segment of the session opener's shape (KindSessionOpen: whether it is the
-// connection's first payload is the kernel prefilter's to say).
-// Non-first fragments never carry evidence; a UDP datagram cut short (snap
-// length, first fragment) is not judged. It returns true when evidence was
-// found; ev is overwritten (zero when false). It does not allocate.
-func Classify(p *Packet, ev *Evidence) bool {
+// Detectors is the set of enabled detectors, tried in order.
+type Detectors []Detector
+
+// Classify looks for evidence of any of the detectors in a decoded packet.
+// Only packets with a transport header, the first fragment of a datagram
+// and a payload can carry evidence, and a UDP datagram cut short (snap
+// length, first fragment) is not judged. It returns true when a detector
+// recognised the packet; ev is overwritten (zero when false). It does not
+// allocate.
+func (ds Detectors) Classify(p *Packet, ev *Evidence) bool {
 	*ev = Evidence{}
 	if !p.Transport || p.FragOffset != 0 || len(p.Payload) == 0 {
 		return false
 	}
-	var ok bool
-	switch p.Proto {
-	case ProtoUDP:
-		ok = !p.Truncated && ClassifyUDP(p.Payload, ev)
-	case ProtoTCP:
-		ok = ClassifyHTTP(p.Payload, ev) || classifyOpener(p, ev)
-	}
-	if !ok {
-		*ev = Evidence{}
+	if p.Proto == ProtoUDP && p.Truncated {
 		return false
 	}
-	ev.Src = p.SrcAddrPort()
-	ev.Dst = p.DstAddrPort()
-	return true
+	if p.Proto != ProtoUDP && p.Proto != ProtoTCP {
+		return false
+	}
+	for _, d := range ds {
+		if d.Classify(p, ev) && ev.Kind != 0 {
+			ev.Protocol = d.Protocol()
+			ev.Detector = d
+			ev.Src, ev.Dst = p.SrcAddrPort(), p.DstAddrPort()
+			ev.UDP = p.Proto == ProtoUDP
+			if len(ev.LockTag) > MaxTagLen {
+				ev.LockTag = nil
+			}
+			return true
+		}
+		*ev = Evidence{}
+	}
+	return false
+}
+
+// Lookup returns the detector of protocol p.
+func (ds Detectors) Lookup(p Protocol) (Detector, bool) {
+	for _, d := range ds {
+		if d.Protocol() == p {
+			return d, true
+		}
+	}
+	return nil, false
+}
+
+// Index returns the position of protocol p's detector, -1 when absent.
+func (ds Detectors) Index(p Protocol) int {
+	for i, d := range ds {
+		if d.Protocol() == p {
+			return i
+		}
+	}
+	return -1
 }

@@ -19,41 +19,33 @@ func (v Verdict) String() string {
 	return "accept"
 }
 
-// Reasons given for peers and locks.
-const (
-	ReasonUDPPing         = "udp-ping"
-	ReasonUDPPong         = "udp-pong"
-	ReasonProbeAnswer     = "probe-answer"
-	ReasonHTTPRequest     = "http-request"
-	ReasonSupernodeHeader = "supernode-header"
-	ReasonHTTPResponse    = "http-response"
-	ReasonGive            = "give"
-	ReasonSessionOpen     = "session-open"
-)
+// ReasonProbeAnswer is the lock reason of an answer to a time-lock probe,
+// for every protocol.
+const ReasonProbeAnswer = "probe-answer"
 
-// Peer is an outside FastTrack node to put on the blocked-peer list.
+// Peer is an outside peer to put on the blocked-peer list.
 type Peer struct {
-	Addr   netip.Addr
-	Port   uint16 // the port it was seen on (0 if unknown)
-	Reason string
+	Addr     netip.Addr
+	Port     uint16 // the port it was seen on (0 if unknown)
+	Protocol Protocol
+	Reason   string
 }
 
 // Lock asks for a LAN client to be time-locked (or its lock refreshed).
 type Lock struct {
-	Valid bool
-	Addr  netip.Addr
-	// Port is the client's FastTrack UDP port, where time-lock probes go
-	// (0 if unknown).
+	Valid    bool
+	Addr     netip.Addr
+	Protocol Protocol
+	// Port is the client's port for time-lock probes (0 if unknown).
 	Port uint16
-	// Network is the client's FastTrack network name if known; it aliases
-	// the packet buffer.
-	Network []byte
-	Reason  string
+	// Tag is what the protocol's probe needs besides the port (the
+	// FastTrack network name); it aliases the packet buffer.
+	Tag    []byte
+	Reason string
 }
 
-// maxReplyLen covers the longest reply: a supernode pong with the longest
-// network name.
-const maxReplyLen = supernodePongHeader + MaxNetworkLen + 1
+// MaxReplyLen bounds a spoofed reply's payload.
+const MaxReplyLen = 64
 
 // Reply is a spoofed UDP answer to send.
 type Reply struct {
@@ -62,7 +54,7 @@ type Reply struct {
 	// Payload is the UDP payload. It aliases buf inside this Reply: a
 	// copied Decision still points at the original's bytes.
 	Payload []byte
-	buf     [maxReplyLen]byte
+	buf     [MaxReplyLen]byte
 }
 
 // Decision is the outcome of Decide for one packet. Reuse one per reader;
@@ -73,6 +65,8 @@ type Decision struct {
 	NPeers  int
 	Lock    Lock
 	Reply   Reply
+	// ProbeAnswer is set for an answer to a time-lock probe.
+	ProbeAnswer bool
 }
 
 // PeerList returns the peers to block (a view of Peers).
@@ -83,12 +77,13 @@ func (d *Decision) reset() {
 	d.Peers = [2]Peer{}
 	d.NPeers = 0
 	d.Lock = Lock{}
+	d.ProbeAnswer = false
 	d.Reply.Valid = false
 	d.Reply.From, d.Reply.To = netip.AddrPort{}, netip.AddrPort{}
 	d.Reply.Payload = nil
 }
 
-func (d *Decision) addPeer(ap netip.AddrPort, reason string, s *Settings) {
+func (d *Decision) addPeer(ap netip.AddrPort, proto Protocol, reason string, s *Settings) {
 	a := ap.Addr().Unmap()
 	if d.NPeers >= len(d.Peers) || !s.PeerCandidate(a) {
 		return
@@ -98,6 +93,6 @@ func (d *Decision) addPeer(ap netip.AddrPort, reason string, s *Settings) {
 			return
 		}
 	}
-	d.Peers[d.NPeers] = Peer{Addr: a, Port: ap.Port(), Reason: reason}
+	d.Peers[d.NPeers] = Peer{Addr: a, Port: ap.Port(), Protocol: proto, Reason: reason}
 	d.NPeers++
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/inspect/inspecttest"
 )
 
@@ -17,7 +18,7 @@ func TestDecodeIPv4Options(t *testing.T) {
 	pkt[0] = 0x46
 	pkt[3] += 4
 	ev, ok := classify(t, pkt)
-	if !ok || ev.Kind != inspect.KindPing || ev.Src != client4 || ev.Dst != peer4 {
+	if !ok || ev.Kind != fasttrack.KindPing || ev.Src != client4 || ev.Dst != peer4 {
 		t.Fatalf("got ok=%v %+v", ok, ev)
 	}
 }
@@ -25,7 +26,7 @@ func TestDecodeIPv4Options(t *testing.T) {
 func TestDecodeIgnoresLinkPadding(t *testing.T) {
 	pkt := append(inspecttest.UDP(client4, peer4, inspecttest.Ping("KaZaA")), 0, 0, 0, 0, 0, 0)
 	ev, ok := classify(t, pkt)
-	if !ok || ev.Kind != inspect.KindPing {
+	if !ok || ev.Kind != fasttrack.KindPing {
 		t.Fatalf("padding after the IP packet broke classification: ok=%v", ok)
 	}
 }
@@ -49,7 +50,7 @@ func TestDecodeIPv6ExtensionHeaders(t *testing.T) {
 			t.Fatalf("case %d: %+v", i, p)
 		}
 		var ev inspect.Evidence
-		if !inspect.Classify(&p, &ev) || string(ev.Network) != "fileshare" {
+		if !ft.Classify(&p, &ev) || string(ev.LockTag) != "fileshare" {
 			t.Errorf("case %d: not a fileshare ping: %+v", i, ev)
 		}
 	}
@@ -67,12 +68,12 @@ func TestDecodeFragments(t *testing.T) {
 	if err := inspect.Decode(first, &p); err != nil || !p.Fragment || p.FragOffset != 0 || !p.Truncated || !p.Transport {
 		t.Fatalf("first fragment: err=%v %+v", err, p)
 	}
-	if inspect.Classify(&p, &ev) {
+	if ft.Classify(&p, &ev) {
 		t.Error("partial UDP datagram classified")
 	}
 	// A first fragment carrying the HTTP headers is evidence.
 	firstTCP := inspecttest.IPv4(client4.Addr(), peer4.Addr(), inspecttest.ProtoTCP, 0x2000, get)
-	if err := inspect.Decode(firstTCP, &p); err != nil || !inspect.Classify(&p, &ev) || ev.Kind != inspect.KindHTTPRequest {
+	if err := inspect.Decode(firstTCP, &p); err != nil || !ft.Classify(&p, &ev) || ev.Kind != fasttrack.KindHTTPRequest {
 		t.Errorf("first TCP fragment: err=%v kind=%v", err, ev.Kind)
 	}
 	// Later fragments never carry evidence, whatever their bytes look like.
@@ -80,11 +81,11 @@ func TestDecodeFragments(t *testing.T) {
 	if err := inspect.Decode(later, &p); err != nil || p.Transport || p.FragOffset != 24 || !p.Fragment {
 		t.Fatalf("later fragment: err=%v %+v", err, p)
 	}
-	if inspect.Classify(&p, &ev) {
+	if ft.Classify(&p, &ev) {
 		t.Error("later fragment classified")
 	}
 	laterTCP := inspecttest.IPv4(client4.Addr(), peer4.Addr(), inspecttest.ProtoTCP, 5, get)
-	if err := inspect.Decode(laterTCP, &p); err != nil || inspect.Classify(&p, &ev) {
+	if err := inspect.Decode(laterTCP, &p); err != nil || ft.Classify(&p, &ev) {
 		t.Errorf("later TCP fragment: err=%v classified=%v", err, ev.Kind)
 	}
 	// IPv6 fragment header with an offset.
@@ -94,7 +95,7 @@ func TestDecodeFragments(t *testing.T) {
 	if err := inspect.Decode(v6, &p); err != nil || p.Transport || p.FragOffset != 16 || p.Proto != inspect.ProtoUDP {
 		t.Fatalf("ipv6 later fragment: err=%v %+v", err, p)
 	}
-	if inspect.Classify(&p, &ev) {
+	if ft.Classify(&p, &ev) {
 		t.Error("ipv6 later fragment classified")
 	}
 }
@@ -106,7 +107,7 @@ func TestDecodeTruncatedCapture(t *testing.T) {
 	if err := inspect.Decode(full[:len(full)-1], &p); err != nil || !p.Truncated {
 		t.Fatalf("err=%v truncated=%v", err, p.Truncated)
 	}
-	if inspect.Classify(&p, &ev) {
+	if ft.Classify(&p, &ev) {
 		t.Error("truncated ping classified")
 	}
 	if err := inspect.Decode(full[:24], &p); !errors.Is(err, inspect.ErrTruncated) {
@@ -145,7 +146,7 @@ func TestDecodeErrors(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}
 			var ev inspect.Evidence
-			if inspect.Classify(&p, &ev) {
+			if ft.Classify(&p, &ev) {
 				t.Error("undecodable packet classified")
 			}
 		})

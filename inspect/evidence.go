@@ -2,52 +2,55 @@ package inspect
 
 import "net/netip"
 
-// Evidence is what Classify found in one packet. Byte slices alias the
-// packet buffer: copy them before the buffer is reused.
+// Evidence is what a detector found in one packet, in terms every protocol
+// shares; Decide turns it into actions. Byte slices alias the packet
+// buffer: copy them before the buffer is reused.
 type Evidence struct {
-	Kind     Kind
+	// Set by the dispatcher (Detectors.Classify):
+	Protocol Protocol
+	Detector Detector
 	Src, Dst netip.AddrPort // the packet's endpoints
+	UDP      bool           // a UDP datagram (else a TCP segment)
 
-	// Network is the FastTrack network name ("KaZaA", "fileshare", …) from
-	// a ping or supernode pong, or from an X-Kazaa-Network header.
-	Network []byte
-	// Username is the X-Kazaa-Username header value.
-	Username []byte
-	// Hash is the 40 hex digits of a "GET /.hash=" request.
-	Hash []byte
-	// Path is the request target of an HTTP request.
-	Path []byte
-	// UserAgent is the UserAgent / User-Agent / Server value that marked
-	// the message as FastTrack, if one did.
-	UserAgent []byte
-	// Status is the status code of an HTTP response.
-	Status uint16
-	// GiveID is the decimal ID of a "GIVE <id>" push.
-	GiveID []byte
+	// Set by the detector:
+	Kind Kind
+	Role Role
+	// Reason is the reason given for the peers learned and the lock
+	// ("udp-ping", "dht-query").
+	Reason string
+	// LockPort is the client's port for time-lock probes (its FastTrack UDP
+	// port, its DHT port); 0 when the packet does not tell.
+	LockPort uint16
+	// LockTag is what a probe of this protocol needs besides the port (the
+	// FastTrack network name); printable, at most MaxTagLen bytes.
+	LockTag []byte
+	// Hint is a further peer the packet names (X-Kazaa-SupernodeIP), with
+	// HintReason; blocked only when it is a public address, not allowlisted
+	// and not the firewall's own.
+	Hint       netip.AddrPort
+	HintReason string
+	// Weak marks a shape that is evidence only from a client already known
+	// (ClientKnown): alone it could be ordinary traffic.
+	Weak bool
 
-	// SelfAddr is the sender's own address from X-Kazaa-IP; Supernode is
-	// the sender's supernode from X-Kazaa-SupernodeIP. Invalid when the
-	// header is absent or its value is not ip:port.
-	SelfAddr, Supernode netip.AddrPort
-
-	// ID is the 4-byte ID of a node pong (0x29) or of a 0x2A message.
-	ID uint32
-	// NodeAddr is the IPv4 address and port carried by a 21-byte node pong
-	// (flag 1). Its meaning is undocumented; it is reported, never blocked.
-	NodeAddr netip.AddrPort
-	// Load is the load percentage of a supernode pong (0x28).
-	Load uint8
-
-	// GiFTOpener is true for a session opener (KindSessionOpen) that starts
-	// with the four bytes giFT-FastTrack always sends there (fa 00 b6 2b):
-	// FastTrack evidence on its own. Other openers are 12 random-looking
-	// bytes, evidence only from a client already known (ClientKnown).
-	GiFTOpener bool
-	// ClientKnown is set by the caller, not by Classify: the packet's source
-	// is a LAN client already recognised as a FastTrack client (locked, or
-	// seen pinging). Decide takes a session opener from such a client as
-	// evidence.
+	// ClientKnown is set by the caller, not by Classify: the source is a LAN
+	// client already recognised (locked, or seen a moment ago).
 	ClientKnown bool
+
+	// Fields are details for logs and `ftwall inspect`.
+	Fields  [MaxFields]Field
+	NFields uint8
+}
+
+// MaxTagLen bounds Evidence.LockTag.
+const MaxTagLen = 32
+
+// KindName names the evidence's kind ("none" without a detector).
+func (ev *Evidence) KindName() string {
+	if ev.Detector == nil || ev.Kind == 0 {
+		return "none"
+	}
+	return ev.Detector.KindName(ev.Kind)
 }
 
 // FromPacket reports whether the evidence came out of packet p (same

@@ -33,6 +33,10 @@ type Config struct {
 	Queues uint16
 	// Backend selects the queue statement; BackendAuto probes the kernel.
 	Backend Backend
+	// Queue are the enabled detectors' prefilters (QueueRules): what the
+	// kernel queues to the inspector. A disabled detector has none here and
+	// so no rule in the kernel.
+	Queue []QueueRule
 }
 
 // OptionError is a configuration error; Option is the command-line option it
@@ -85,6 +89,7 @@ func (c *Config) Validate() error {
 	} else if last := int(c.QueueNum) + int(c.Queues) - 1; last > 65535 {
 		errs = append(errs, optErr("--queues", "queues %d..%d: the last queue number must be at most 65535 (lower --queue or --queues)", c.QueueNum, last))
 	}
+	errs = append(errs, validateQueueRules(c.Queue)...)
 	if !c.Backend.valid() {
 		errs = append(errs, optErr("--backend", "invalid value %d: want auto, native or compat", uint8(c.Backend)))
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ftwall/ftwall/inspect/registry"
 )
 
 func validConfig() Config {
@@ -15,8 +17,20 @@ func validConfig() Config {
 		PeerTimeout: 24 * time.Hour,
 		TimeLock:    120 * time.Second,
 		Queues:      1,
+		Queue:       builtinQueue(),
 	}
 }
+
+// builtinQueue is the prefilters of every built-in detector.
+func builtinQueue() []QueueRule { return QueueRules(registry.Builtin()) }
+
+// Rule identifiers of FastTrack's prefilters, for the tests.
+var (
+	ruleFTPing   = QueueRuleID("fasttrack", "ping")
+	ruleFTHTTP   = QueueRuleID("fasttrack", "http")
+	ruleFTOpener = QueueRuleID("fasttrack", "opener")
+	ruleFTPong   = QueueRuleID("fasttrack", "pong")
+)
 
 func TestValidateAccepts(t *testing.T) {
 	for name, mod := range map[string]func(*Config){

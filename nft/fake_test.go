@@ -155,7 +155,7 @@ func TestFakeStatusCallsAndFailures(t *testing.T) {
 	}
 	f.SetCounter(RuleToPeers4, CounterValue{Packets: 3, Bytes: 180})
 	f.SetCounter(RuleToPeers6, CounterValue{Packets: 1, Bytes: 80})
-	f.SetCounter(RulePing, CounterValue{Packets: 7, Bytes: 7 * 40})
+	f.SetCounter(ruleFTPing, CounterValue{Packets: 7, Bytes: 7 * 40})
 	st, err = f.Status(ctx, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +168,7 @@ func TestFakeStatusCallsAndFailures(t *testing.T) {
 	}
 	// No --allow: no allowlist rules; forward 1, from_lan 3, enforce 3,
 	// enforce_lan 4, lock_refuse 2×3, peer_drop 2×3 and the pong rule.
-	if len(st.Counters) != 24 || st.Counters[len(st.Counters)-1].Rule != RulePong {
+	if len(st.Counters) != 24 || st.Counters[len(st.Counters)-1].Rule != ruleFTPong {
 		t.Errorf("counters %+v", st.Counters)
 	}
 

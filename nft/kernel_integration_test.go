@@ -30,6 +30,7 @@ func integrationConfig() Config {
 		TimeLock:    120 * time.Second,
 		Queues:      1,
 		Allow:       []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8:ffff::/48")},
+		Queue:       builtinQueue(),
 	}
 }
 

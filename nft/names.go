@@ -96,9 +96,6 @@ const (
 	RuleAllowSrc6  = "allow-src6"
 	RuleAllowDst6  = "allow-dst6"
 	RuleFromLAN    = "from-lan"
-	RulePing       = "queue-ping"
-	RuleHTTP       = "queue-http"
-	RuleOpener     = "queue-opener"
 	RuleEnforceLAN = "enforce-lan"
 	RuleKeepSrc4   = "keep-allow-src4"
 	RuleKeepDst4   = "keep-allow-dst4"
@@ -122,7 +119,6 @@ const (
 	RuleFromPeers6 = "drop-from-peers6"
 	RuleLock4      = "lock4"
 	RuleLock6      = "lock6"
-	RulePong       = "queue-pong"
 )
 
 // chainOrder is the order of the table's chains, as Setup creates them and

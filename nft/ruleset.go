@@ -11,6 +11,8 @@ import (
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
+
+	"github.com/ftwall/ftwall/inspect"
 )
 
 // ruleset is the desired content of table inet ftwall for one Config and one
@@ -189,34 +191,13 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 			[]expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictGoto, Chain: ChainEnforceLAN}}),
 	})
 
-	// b. FastTrack UDP ping from the LAN: type 0x27, bytes 1-3 zero, byte 5 0x80.
-	ping := &ruleSpec{id: RulePing, desc: "FastTrack UDP ping from LAN, to the inspector"}
-	// Cheap comparisons come first and the interface-name set lookups last,
-	// here and below: every forwarded packet walks these rules, and most of
-	// them leave a rule at its first mismatch.
-	ping.exprs = concat(
-		matchL4Proto(unix.IPPROTO_UDP),
-		matchPayload(expr.PayloadBaseTransportHeader, 8, []byte{0x27, 0, 0, 0}),
-		matchPayload(expr.PayloadBaseTransportHeader, 13, []byte{0x80}),
-		[]expr.Any{&expr.Counter{}, queue})
-	lan.rules = append(lan.rules, ping)
-
-	// c. TCP from the LAN whose payload starts with "GET ", "GIVE" or "HTTP".
-	http := &ruleSpec{id: RuleHTTP, desc: "TCP from LAN starting GET/GIVE/HTTP, to the inspector"}
-	starts := b.constSet(nftables.TypeInteger, [][]byte{[]byte("GET "), []byte("GIVE"), []byte("HTTP")})
-	http.anon = append(http.anon, starts)
-	http.exprs = concat(
-		matchL4Proto(unix.IPPROTO_TCP),
-		[]expr.Any{
-			&expr.Payload{DestRegister: reg1, Base: payloadBaseInner, Offset: 0, Len: 4},
-			&expr.Lookup{SourceRegister: reg1, SetName: starts.set.Name, SetID: starts.set.ID},
-		},
-		[]expr.Any{&expr.Counter{}, queue})
-	lan.rules = append(lan.rules, http)
-
-	// c2. The first payload of a LAN TCP connection when it could be the
-	// 12-byte FastTrack session opener (the inspector checks the length).
-	lan.rules = append(lan.rules, openerRule(b, queue))
+	// b. The detectors' prefilters: candidates from the LAN, to the
+	// inspector.
+	for _, q := range cfg.Queue {
+		if q.Hook == inspect.HookForward {
+			lan.rules = append(lan.rules, queueRule(b, q, nil, queue))
+		}
+	}
 
 	// f. New TCP connections of time-locked clients towards the WAN. This
 	// rule stands before the peer drops (d, e) so that a locked client's
@@ -271,26 +252,23 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 		enf.rules = append(enf.rules, r)
 	}
 
-	// f. (continued) The input chain for the time-lock.
-	if cfg.TimeLock > 0 {
-		// The input chain queues answers to the time-lock probe: FastTrack
-		// pongs (type 0x28 or 0x29, bytes 1-3 zero) from the LAN.
+	// f. (continued) The input chain for the time-lock: the answers to
+	// time-lock probes, from the LAN.
+	var input []QueueRule
+	for _, q := range cfg.Queue {
+		if q.Hook == inspect.HookInput {
+			input = append(input, q)
+		}
+	}
+	if cfg.TimeLock > 0 && len(input) > 0 {
 		in := &chainSpec{chain: &nftables.Chain{
 			Name: ChainInput, Table: b.table, Type: nftables.ChainTypeFilter,
 			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityRef(ChainPriority),
 			Policy: policyRef(nftables.ChainPolicyAccept),
 		}}
-		pong := &ruleSpec{id: RulePong, desc: "FastTrack UDP pong from LAN (time-lock probe answer), to the inspector"}
-		pong.exprs = concat(fromLAN,
-			matchL4Proto(unix.IPPROTO_UDP),
-			[]expr.Any{
-				&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 8, Len: 4},
-				&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4,
-					Mask: []byte{0xfe, 0xff, 0xff, 0xff}, Xor: []byte{0, 0, 0, 0}},
-				&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{0x28, 0, 0, 0}},
-				&expr.Counter{}, queue,
-			})
-		in.rules = append(in.rules, pong)
+		for _, q := range input {
+			in.rules = append(in.rules, queueRule(b, q, fromLAN, queue))
+		}
 		rs.chains = append(rs.chains, in)
 	}
 

@@ -1,7 +1,6 @@
 package nft
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -143,55 +142,4 @@ func peerDropChains(b *builder, timeLock bool, ls lockSets) []*chainSpec {
 		out = append(out, c)
 	}
 	return out
-}
-
-// Shape of the FastTrack session opener in the kernel prefilter.
-const (
-	// OpenerPayload is the length of a FastTrack session's first client
-	// payload (4 random, 4 seed, 4 mangled encryption type).
-	OpenerPayload = 12
-	// openerMaxCtPackets bounds the connection's packets, both directions
-	// (conntrack counts them): SYN, SYN-ACK, ACK and the first payload are
-	// four, two retransmissions of it six.
-	openerMaxCtPackets = 6
-)
-
-// openerLengths are the packet lengths (meta length: the IP packet) that a
-// 12-byte TCP payload gives: IPv4 with a 20-byte header and TCP headers of 20
-// to 60 bytes (52-92), IPv6 with its 40-byte header (72-112). The inspector
-// checks the exact payload length; the set only keeps other packets out.
-func openerLengths() [][]byte {
-	var keys [][]byte
-	for l := 20 + 20 + OpenerPayload; l <= 40+60+OpenerPayload; l += 4 {
-		keys = append(keys, binary.NativeEndian.AppendUint32(nil, uint32(l)))
-	}
-	return keys
-}
-
-// openerRule queues what can be the first payload of a LAN TCP connection of
-// FastTrack's session-opener length: a segment with PSH and neither SYN, FIN
-// nor RST, of a length in openerLengths, on a connection with at most
-// openerMaxCtPackets packets. It uses conntrack's packet counter (ct
-// packets, both directions); the rule switches connection accounting on.
-func openerRule(b *builder, queue expr.Any) *ruleSpec {
-	const fin, syn, rst, psh = 0x01, 0x02, 0x04, 0x08
-	lengths := b.constSet(nftables.TypeInteger, openerLengths())
-	r := &ruleSpec{id: RuleOpener, desc: fmt.Sprintf("first TCP payload from LAN of %d bytes (FastTrack session opener?), to the inspector", OpenerPayload)}
-	r.anon = append(r.anon, lengths)
-	var maxPkts [8]byte
-	binary.BigEndian.PutUint64(maxPkts[:], openerMaxCtPackets)
-	r.exprs = concat(
-		matchL4Proto(unix.IPPROTO_TCP),
-		[]expr.Any{
-			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},
-			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 1, Mask: []byte{fin | syn | rst | psh}, Xor: []byte{0}},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{psh}},
-			&expr.Meta{Key: expr.MetaKeyLEN, Register: reg1},
-			&expr.Lookup{SourceRegister: reg1, SetName: lengths.set.Name, SetID: lengths.set.ID},
-			&expr.Ct{Register: reg1, Key: expr.CtKeyPKTS},
-			&expr.Byteorder{SourceRegister: reg1, DestRegister: reg1, Op: expr.ByteorderHton, Len: 8, Size: 8},
-			&expr.Cmp{Op: expr.CmpOpLte, Register: reg1, Data: maxPkts[:]},
-			&expr.Counter{}, queue,
-		})
-	return r
 }

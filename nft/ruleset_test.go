@@ -36,12 +36,12 @@ func goldenConfigs() map[string]struct {
 				netip.MustParsePrefix("2001:db8:ffff::1/128"), netip.MustParsePrefix("ffff::/16"),
 			},
 			PeerTimeout: 0, TimeLock: time.Minute, LockAction: LockDrop,
-			QueueNum: 5, Queues: 4, Backend: BackendNative,
+			QueueNum: 5, Queues: 4, Backend: BackendNative, Queue: builtinQueue(),
 		}, BackendNative},
 		"fanout-compat-notimelock": {Config{
 			LAN: []string{"br-lan"}, WAN: []string{"wan1", "ppp0"},
 			Allow:       []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")},
-			PeerTimeout: 90 * time.Minute, TimeLock: 0, QueueNum: 100, Queues: 2,
+			PeerTimeout: 90 * time.Minute, TimeLock: 0, QueueNum: 100, Queues: 2, Queue: builtinQueue(),
 		}, BackendCompat},
 	}
 }
@@ -110,7 +110,7 @@ func TestRulesetRuleOrder(t *testing.T) {
 	if got := ids(ChainForward); !slices.Equal(got, wantFwd) {
 		t.Errorf("forward rules %v, want %v", got, wantFwd)
 	}
-	if got, want := ids(ChainFromLAN), []string{RulePing, RuleHTTP, RuleOpener}; !slices.Equal(got, want) {
+	if got, want := ids(ChainFromLAN), []string{ruleFTPing, ruleFTHTTP, ruleFTOpener}; !slices.Equal(got, want) {
 		t.Errorf("from_lan rules %v, want %v", got, want)
 	}
 	// The enforce chain, a base chain of its own after forward (an accept
@@ -154,7 +154,7 @@ func TestRulesetRuleOrder(t *testing.T) {
 	if first := rs4.chain(ChainForward).rules; first[0].id != RuleAllowSrc4 || first[1].id != RuleAllowDst4 || first[2].id != RuleFromLAN {
 		t.Errorf("IPv4-only allowlist: rules start %s %s %s", first[0].id, first[1].id, first[2].id)
 	}
-	if !slices.Equal(in, []string{RulePong}) {
+	if !slices.Equal(in, []string{ruleFTPong}) {
 		t.Errorf("input rules %v", in)
 	}
 	c := rs.chain(ChainForward).chain

@@ -1,6 +1,9 @@
 package nft
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Status is what Status reads from the table.
 type Status struct {
@@ -66,8 +69,10 @@ func (s *Status) sumCounters() {
 			s.DroppedFromPeers.add(c.CounterValue)
 		case RuleLock4, RuleLock6:
 			s.LockRejects.add(c.CounterValue)
-		case RulePing, RuleHTTP, RulePong:
-			s.Queued.add(c.CounterValue)
+		default:
+			if strings.HasPrefix(c.Rule, queueRulePrefix) {
+				s.Queued.add(c.CounterValue)
+			}
 		}
 	}
 }

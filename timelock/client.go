@@ -10,13 +10,17 @@ type Client struct {
 	// Addr is the client's LAN address (IPv4-mapped IPv6 addresses are
 	// stored as IPv4, zones are dropped).
 	Addr netip.Addr
-	// Port is the client's last FastTrack UDP port; 0 means unknown (the
-	// evidence came from HTTP, or the client was restored from the kernel
-	// set), and such a client cannot be probed.
+	// Protocol is the protocol of the client's last evidence that gave a
+	// probe target ("fasttrack", "bittorrent"); "" when unknown.
+	Protocol string
+	// Port is the client's port for probes (its FastTrack UDP port, its DHT
+	// port); 0 means unknown (the evidence did not tell, or the client was
+	// restored from a kernel element without a comment), and such a client
+	// cannot be probed.
 	Port uint16
-	// Network is the FastTrack network name from the client's last ping
-	// ("KaZaA", "fileshare", ...), or Config.DefaultNetwork when unknown.
-	Network string
+	// Tag is what the protocol's probe needs besides the port (the FastTrack
+	// network name); "" when unknown.
+	Tag string
 	// Reason describes the last evidence.
 	Reason string
 	// FirstSeen is when the client was first locked (for restored clients:
@@ -33,15 +37,14 @@ type Client struct {
 	ProbedAt time.Time
 }
 
-// Probe is a time-lock probe that is due: the caller sends Payload as a UDP
-// datagram from the firewall's own LAN address to Addr:Port.
+// Probe is a time-lock probe that is due: the caller builds the protocol's
+// probe (the tracker knows no protocol bytes) and sends it from the
+// firewall's own LAN address to Addr:Port.
 type Probe struct {
-	Addr    netip.Addr
-	Port    uint16
-	Network string
-	// Payload is a FastTrack node ping (0x27) carrying Network
-	// (inspect.AppendPing); each Probe has its own slice.
-	Payload []byte
+	Addr     netip.Addr
+	Port     uint16
+	Protocol string
+	Tag      string
 }
 
 // AddrPort is the probe's destination.

@@ -3,8 +3,6 @@ package timelock
 import (
 	"net/netip"
 	"time"
-
-	"github.com/ftwall/ftwall/inspect"
 )
 
 // MaxWait is the longest NextEvent returns: when nothing is due sooner (or the
@@ -19,9 +17,6 @@ type Config struct {
 	// TimeLock is the lock duration T; 0 (or negative) disables time-locking:
 	// the tracker then tracks nothing.
 	TimeLock time.Duration
-	// DefaultNetwork is the network name used in probes to clients whose
-	// network name is unknown; when empty or not ValidNetwork, "KaZaA".
-	DefaultNetwork string
 }
 
 // Tracker holds the time-lock state of all locked clients.
@@ -31,7 +26,6 @@ type Config struct {
 type Tracker struct {
 	lock    time.Duration
 	half    time.Duration
-	network string
 	clients map[netip.Addr]*entry
 	heaps   [2]deadlineHeap
 }
@@ -40,13 +34,9 @@ type Tracker struct {
 func New(cfg Config) *Tracker {
 	t := &Tracker{
 		lock:    max(cfg.TimeLock, 0),
-		network: cfg.DefaultNetwork,
 		clients: make(map[netip.Addr]*entry),
 	}
 	t.half = t.lock / 2
-	if !ValidNetwork(t.network) {
-		t.network = DefaultNetwork
-	}
 	t.heaps[probeHeap].which = probeHeap
 	t.heaps[expiryHeap].which = expiryHeap
 	return t
@@ -64,26 +54,25 @@ func (t *Tracker) Len() int { return len(t.clients) }
 // normalize gives the key under which a client is tracked.
 func normalize(addr netip.Addr) netip.Addr { return addr.Unmap().WithZone("") }
 
-// Evidence records FastTrack evidence from a LAN client at time now and starts
-// or restarts its lock. port is the client's FastTrack UDP source port (0 =
-// unknown: the previously known port is kept); network is the network name of
-// its ping (wire form with or without the NUL; empty or malformed keeps the
-// previous name, or the default); reason describes the evidence (empty keeps
-// the previous reason). A probe answer is evidence like any other.
+// Evidence records evidence from a LAN client at time now and starts or
+// restarts its lock. port is the client's port for probes (0 = unknown: the
+// previous probe target is kept); with a port, protocol and tag replace the
+// previous ones (a tag with or without a final NUL; a malformed one counts as
+// none); reason describes the evidence (empty keeps the previous reason). A
+// probe answer is evidence like any other.
 //
 // It returns the client's state after the update and whether the client was
 // not locked before. With time-locking disabled, or an invalid addr, it does
 // nothing and returns the zero Client and false.
-func (t *Tracker) Evidence(now time.Time, addr netip.Addr, port uint16, network []byte, reason string) (c Client, isNew bool) {
+func (t *Tracker) Evidence(now time.Time, addr netip.Addr, protocol string, port uint16, tag []byte, reason string) (c Client, isNew bool) {
 	if t.lock <= 0 || !addr.IsValid() {
 		return Client{}, false
 	}
 	addr = normalize(addr)
-	name := cleanNetwork(network)
 	e, ok := t.clients[addr]
 	if !ok {
 		e = &entry{idx: [2]int{-1, -1}}
-		e.c = Client{Addr: addr, FirstSeen: now, LastEvidence: now, Network: t.network}
+		e.c = Client{Addr: addr, FirstSeen: now, LastEvidence: now}
 		t.clients[addr] = e
 	} else if now.After(e.c.LastEvidence) {
 		e.c.LastEvidence = now
@@ -91,10 +80,7 @@ func (t *Tracker) Evidence(now time.Time, addr netip.Addr, port uint16, network 
 	e.c.Expires = e.c.LastEvidence.Add(t.lock)
 	e.c.Probed, e.c.ProbedAt = false, time.Time{}
 	if port != 0 {
-		e.c.Port = port
-	}
-	if name != nil && string(name) != e.c.Network {
-		e.c.Network = string(name)
+		e.c.setTarget(protocol, port, tag)
 	}
 	if reason != "" {
 		e.c.Reason = reason
@@ -149,7 +135,6 @@ func (t *Tracker) Restore(now time.Time, addr netip.Addr, remaining time.Duratio
 	e := &entry{idx: [2]int{-1, -1}}
 	e.c = Client{
 		Addr:         addr,
-		Network:      t.network,
 		Reason:       RestoredReason,
 		FirstSeen:    last,
 		LastEvidence: last,
@@ -175,12 +160,7 @@ func (t *Tracker) Due(now time.Time, dst []Probe) []Probe {
 			continue // lapsed: Expire removes it; new evidence would re-add it
 		}
 		e.c.Probed, e.c.ProbedAt = true, now
-		dst = append(dst, Probe{
-			Addr:    e.c.Addr,
-			Port:    e.c.Port,
-			Network: e.c.Network,
-			Payload: inspect.AppendPing(make([]byte, 0, 7+len(e.c.Network)), e.c.Network),
-		})
+		dst = append(dst, Probe{Addr: e.c.Addr, Port: e.c.Port, Protocol: e.c.Protocol, Tag: e.c.Tag})
 	}
 	return dst
 }
@@ -257,19 +237,26 @@ func (t *Tracker) NextEvent(now time.Time) time.Duration {
 	return max(wait, 0)
 }
 
-// SetProbeTarget records the FastTrack UDP port and network name of a
-// tracked client without touching its times, so that a client rebuilt by
-// Restore (whose kernel element carried them in its comment) is probed
-// again. It reports whether the client is tracked and port is not 0.
-func (t *Tracker) SetProbeTarget(addr netip.Addr, port uint16, network []byte) bool {
+// SetProbeTarget records the protocol, probe port and tag of a tracked
+// client without touching its times, so that a client rebuilt by Restore
+// (whose kernel element carried them in its comment) is probed again. It
+// reports whether the client is tracked and port is not 0.
+func (t *Tracker) SetProbeTarget(addr netip.Addr, protocol string, port uint16, tag []byte) bool {
 	e, ok := t.clients[normalize(addr)]
 	if !ok || port == 0 {
 		return false
 	}
-	e.c.Port = port
-	if name := cleanNetwork(network); name != nil {
-		e.c.Network = string(name)
-	}
+	e.c.setTarget(protocol, port, tag)
 	t.place(e)
 	return true
+}
+
+// setTarget sets the probe target: port (not 0), protocol and tag.
+func (c *Client) setTarget(protocol string, port uint16, tag []byte) {
+	c.Protocol, c.Port = protocol, port
+	if t := cleanTag(tag); t == nil {
+		c.Tag = ""
+	} else if string(t) != c.Tag {
+		c.Tag = string(t)
+	}
 }

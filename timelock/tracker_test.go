@@ -1,15 +1,12 @@
 package timelock
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/ftwall/ftwall/inspect"
 )
 
 const T = 120 * time.Second
@@ -190,7 +187,7 @@ func TestTransitions(t *testing.T) {
 				now := t0.Add(s.at)
 				switch s.op {
 				case "evidence":
-					c, isNew := tr.Evidence(now, s.addr, s.port, []byte(s.network), "test")
+					c, isNew := tr.Evidence(now, s.addr, "fasttrack", s.port, []byte(s.network), "test")
 					if isNew != s.wantNew {
 						t.Fatalf("step %d: Evidence(%v) isNew = %v, want %v", i, s.addr, isNew, s.wantNew)
 					}
@@ -235,25 +232,22 @@ func TestTransitions(t *testing.T) {
 }
 
 func TestProbeContent(t *testing.T) {
-	tr := New(Config{TimeLock: T, DefaultNetwork: "MusicCity"})
-	tr.Evidence(t0, c1, 1214, []byte("fileshare\x00"), "ping")
-	tr.Evidence(t0, c2, 3000, nil, "http")
-	tr.Evidence(t0, c3, 4000, []byte("bad name\x00"), "ping")
+	tr := New(Config{TimeLock: T})
+	tr.Evidence(t0, c1, "fasttrack", 1214, []byte("fileshare\x00"), "ping")
+	tr.Evidence(t0, c2, "fasttrack", 3000, nil, "http")
+	tr.Evidence(t0, c3, "bittorrent", 4000, []byte("bad name\x00"), "dht")
 	probes := tr.Due(t0.Add(T/2), nil)
-	want := map[netip.Addr]struct {
-		port    uint16
-		network string
-	}{c1: {1214, "fileshare"}, c2: {3000, "MusicCity"}, c3: {4000, "MusicCity"}}
+	want := map[netip.Addr]Probe{
+		c1: {Addr: c1, Port: 1214, Protocol: "fasttrack", Tag: "fileshare"},
+		c2: {Addr: c2, Port: 3000, Protocol: "fasttrack"},
+		c3: {Addr: c3, Port: 4000, Protocol: "bittorrent"},
+	}
 	if len(probes) != len(want) {
 		t.Fatalf("got %d probes, want %d", len(probes), len(want))
 	}
 	for _, p := range probes {
-		w := want[p.Addr]
-		if p.Port != w.port || p.Network != w.network {
-			t.Errorf("probe %v: port %d network %q, want %d %q", p.Addr, p.Port, p.Network, w.port, w.network)
-		}
-		if exp := inspect.AppendPing(nil, w.network); !bytes.Equal(p.Payload, exp) {
-			t.Errorf("probe %v payload % x, want % x", p.Addr, p.Payload, exp)
+		if p != want[p.Addr] {
+			t.Errorf("probe %+v, want %+v", p, want[p.Addr])
 		}
 		if p.AddrPort() != netip.AddrPortFrom(p.Addr, p.Port) {
 			t.Errorf("AddrPort = %v", p.AddrPort())
@@ -263,32 +257,17 @@ func TestProbeContent(t *testing.T) {
 			t.Errorf("client %v after probe: Probed %v at %v", p.Addr, c.Probed, c.ProbedAt)
 		}
 	}
-	// Payloads must not share memory.
-	probes[0].Payload[0] = 0
-	if probes[1].Payload[0] != inspect.MsgNodePing {
-		t.Error("probe payloads share memory")
-	}
-	// Evidence clears the probe mark.
-	c, _ := tr.Evidence(t0.Add(T/2+time.Second), c1, 0, nil, "")
-	if c.Probed || !c.ProbedAt.IsZero() || c.Network != "fileshare" || c.Reason != "ping" || c.Port != 1214 {
+	// Evidence clears the probe mark; without a port it keeps the target.
+	c, _ := tr.Evidence(t0.Add(T/2+time.Second), c1, "", 0, nil, "")
+	if c.Probed || !c.ProbedAt.IsZero() || c.Tag != "fileshare" || c.Protocol != "fasttrack" || c.Reason != "ping" || c.Port != 1214 {
 		t.Errorf("after pong: %+v", c)
-	}
-}
-
-func TestDefaultNetworkFallback(t *testing.T) {
-	for _, def := range []string{"", "with space", "toolong-toolong-toolong-toolong-x"} {
-		tr := New(Config{TimeLock: T, DefaultNetwork: def})
-		c, _ := tr.Evidence(t0, c1, 1, nil, "")
-		if c.Network != DefaultNetwork {
-			t.Errorf("DefaultNetwork %q: network %q, want %q", def, c.Network, DefaultNetwork)
-		}
 	}
 }
 
 func TestAnsweredProbesKeepClientLocked(t *testing.T) {
 	tr := New(Config{TimeLock: T})
 	now := t0
-	tr.Evidence(now, c1, 1214, []byte("KaZaA"), "ping")
+	tr.Evidence(now, c1, "fasttrack", 1214, []byte("KaZaA"), "ping")
 	for period := 0; period < 1000; period++ {
 		// Nothing happens until the probe is due.
 		if p := tr.Due(now.Add(T/2-time.Millisecond), nil); len(p) != 0 {
@@ -306,7 +285,7 @@ func TestAnsweredProbesKeepClientLocked(t *testing.T) {
 			t.Fatalf("period %d: client lapsed", period)
 		}
 		now = now.Add(300 * time.Millisecond) // the pong arrives
-		c, isNew := tr.Evidence(now, c1, 1214, nil, "probe answered")
+		c, isNew := tr.Evidence(now, c1, "fasttrack", 1214, nil, "probe answered")
 		if isNew || !c.FirstSeen.Equal(t0) {
 			t.Fatalf("period %d: isNew %v FirstSeen %v", period, isNew, c.FirstSeen)
 		}
@@ -331,7 +310,7 @@ func TestRestoreArithmetic(t *testing.T) {
 	if want := now.Add(30 * time.Second); !c.Expires.Equal(want) {
 		t.Errorf("Expires %v, want %v", c.Expires, want)
 	}
-	if c.Port != 0 || c.Network != DefaultNetwork || c.Reason != RestoredReason || c.Probed {
+	if c.Port != 0 || c.Tag != "" || c.Reason != RestoredReason || c.Probed {
 		t.Errorf("restored client %+v", c)
 	}
 	if c, ok := tr.Get(c3); !ok || !c.LastEvidence.Equal(now) {
@@ -347,7 +326,7 @@ func TestNextEvent(t *testing.T) {
 	if d := tr.NextEvent(t0); d != MaxWait {
 		t.Errorf("empty: %v, want MaxWait", d)
 	}
-	tr.Evidence(t0, c1, 1214, nil, "")
+	tr.Evidence(t0, c1, "fasttrack", 1214, nil, "")
 	for _, tc := range []struct {
 		at, want time.Duration
 	}{
@@ -366,7 +345,7 @@ func TestNextEvent(t *testing.T) {
 		t.Errorf("after probe: %v, want expiry in %v", d, T/2)
 	}
 	short := New(Config{TimeLock: 10 * time.Second})
-	short.Evidence(t0, c1, 0, nil, "") // unprobeable
+	short.Evidence(t0, c1, "fasttrack", 0, nil, "") // unprobeable
 	if d := short.NextEvent(t0.Add(time.Second)); d != 9*time.Second {
 		t.Errorf("port 0: %v, want 9s", d)
 	}
@@ -377,20 +356,20 @@ func TestNextEvent(t *testing.T) {
 
 func TestAddressNormalization(t *testing.T) {
 	tr := New(Config{TimeLock: T})
-	_, isNew := tr.Evidence(t0, netip.MustParseAddr("::ffff:10.0.1.2"), 1, nil, "")
+	_, isNew := tr.Evidence(t0, netip.MustParseAddr("::ffff:10.0.1.2"), "fasttrack", 1, nil, "")
 	if !isNew {
 		t.Fatal("first evidence not new")
 	}
-	if _, isNew := tr.Evidence(t0, c1, 1, nil, ""); isNew {
+	if _, isNew := tr.Evidence(t0, c1, "fasttrack", 1, nil, ""); isNew {
 		t.Error("10.0.1.2 and ::ffff:10.0.1.2 tracked as two clients")
 	}
-	if _, isNew := tr.Evidence(t0, netip.MustParseAddr("fe80::1%eth0"), 1, nil, ""); !isNew {
+	if _, isNew := tr.Evidence(t0, netip.MustParseAddr("fe80::1%eth0"), "fasttrack", 1, nil, ""); !isNew {
 		t.Error("link-local not new")
 	}
 	if _, ok := tr.Get(netip.MustParseAddr("fe80::1")); !ok {
 		t.Error("zone not dropped")
 	}
-	if _, isNew := tr.Evidence(t0, netip.Addr{}, 1, nil, ""); isNew || tr.Len() != 2 {
+	if _, isNew := tr.Evidence(t0, netip.Addr{}, "fasttrack", 1, nil, ""); isNew || tr.Len() != 2 {
 		t.Error("invalid address tracked")
 	}
 	if tr.Forget(c2) {
@@ -404,8 +383,8 @@ func TestAddressNormalization(t *testing.T) {
 
 func TestClockStepBackKeepsLaterEvidence(t *testing.T) {
 	tr := New(Config{TimeLock: T})
-	tr.Evidence(t0.Add(time.Minute), c1, 1, nil, "")
-	c, _ := tr.Evidence(t0, c1, 1, nil, "")
+	tr.Evidence(t0.Add(time.Minute), c1, "fasttrack", 1, nil, "")
+	c, _ := tr.Evidence(t0, c1, "fasttrack", 1, nil, "")
 	if !c.LastEvidence.Equal(t0.Add(time.Minute)) {
 		t.Errorf("LastEvidence moved back to %v", c.LastEvidence)
 	}
@@ -435,7 +414,7 @@ func TestAgainstModel(t *testing.T) {
 		switch op := rng.IntN(10); {
 		case op < 4:
 			port := uint16(rng.IntN(3)) // 0 = unknown
-			tr.Evidence(now, a, port, nil, "")
+			tr.Evidence(now, a, "fasttrack", port, nil, "")
 			m, ok := model[a]
 			if !ok {
 				m = &modelClient{}
@@ -514,7 +493,7 @@ func BenchmarkEvidence100k(b *testing.B) {
 	now := t0
 	for i := range addrs {
 		addrs[i] = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
-		tr.Evidence(now, addrs[i], 1214, []byte("KaZaA"), "ping")
+		tr.Evidence(now, addrs[i], "fasttrack", 1214, []byte("KaZaA"), "ping")
 		now = now.Add(time.Microsecond)
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -523,7 +502,7 @@ func BenchmarkEvidence100k(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		now = now.Add(time.Microsecond)
-		tr.Evidence(now, addrs[rng.IntN(n)], 1214, net, "ping")
+		tr.Evidence(now, addrs[rng.IntN(n)], "fasttrack", 1214, net, "ping")
 	}
 	if tr.Len() != n {
 		b.Fatal(fmt.Sprint("Len ", tr.Len()))
@@ -539,24 +518,24 @@ func TestSetProbeTargetMakesRestoredClientProbeable(t *testing.T) {
 	if got := tr.Due(now.Add(time.Hour/2), nil); len(got) != 0 {
 		t.Fatalf("restored client without port probed: %+v", got)
 	}
-	if tr.SetProbeTarget(netip.MustParseAddr("10.0.1.9"), 1214, nil) {
+	if tr.SetProbeTarget(netip.MustParseAddr("10.0.1.9"), "fasttrack", 1214, nil) {
 		t.Error("SetProbeTarget on an unknown client reported true")
 	}
-	if tr.SetProbeTarget(a, 0, nil) {
+	if tr.SetProbeTarget(a, "fasttrack", 0, nil) {
 		t.Error("SetProbeTarget with port 0 reported true")
 	}
-	if !tr.SetProbeTarget(a, 3456, []byte("fileshare")) {
+	if !tr.SetProbeTarget(a, "fasttrack", 3456, []byte("fileshare")) {
 		t.Fatal("SetProbeTarget on a restored client reported false")
 	}
 	c, _ := tr.Get(a)
-	if c.LastEvidence != now.Add(-20*time.Second) || c.Port != 3456 || c.Network != "fileshare" {
+	if c.LastEvidence != now.Add(-20*time.Second) || c.Port != 3456 || c.Tag != "fileshare" {
 		t.Fatalf("client after SetProbeTarget: %+v", c)
 	}
 	if got := tr.Due(now.Add(39*time.Second), nil); len(got) != 0 {
 		t.Fatalf("probe before T/2: %+v", got)
 	}
 	got := tr.Due(now.Add(40*time.Second), nil)
-	if len(got) != 1 || got[0].Port != 3456 || got[0].Network != "fileshare" {
+	if len(got) != 1 || got[0].Port != 3456 || got[0].Tag != "fileshare" || got[0].Protocol != "fasttrack" {
 		t.Fatalf("probe at T/2: %+v", got)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/ftwall/ftwall/internal/lab"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,7 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
+	"github.com/ftwall/ftwall/internal/lab"
+
 	"github.com/ftwall/ftwall/internal/ftsim"
 )
 
@@ -230,7 +231,7 @@ func TestGift(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer probe.Close()
-	probe.Write(inspect.AppendPing(nil, "KaZaA"))
+	probe.Write(fasttrack.AppendPing(nil, "KaZaA"))
 	probe.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	if _, err := probe.Read(make([]byte, 64)); err == nil {
 		t.Error("the probe was answered")

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 // Fixture values used in the FastTrack HTTP messages below.
@@ -18,7 +18,7 @@ const (
 )
 
 // Ping returns a node ping (0x27) for the network name.
-func Ping(network string) []byte { return inspect.AppendPing(nil, network) }
+func Ping(network string) []byte { return fasttrack.AppendPing(nil, network) }
 
 // PingEnc returns a node ping with another minimum encryption type byte
 // (0x29 usual, 0xA9 from some clients).
@@ -30,23 +30,23 @@ func PingEnc(network string, enc byte) []byte {
 
 // SupernodePong returns a supernode pong (0x28).
 func SupernodePong(network string) []byte {
-	return inspect.AppendSupernodePong(nil, network, 40)
+	return fasttrack.AppendSupernodePong(nil, network, 40)
 }
 
 // NodePong returns a 13-byte node pong (0x29).
-func NodePong(id uint32) []byte { return inspect.AppendNodePong(nil, id) }
+func NodePong(id uint32) []byte { return fasttrack.AppendNodePong(nil, id) }
 
 // NodePongAddr returns a 21-byte node pong (0x29, flag 1) carrying an IPv4
 // address and port.
 func NodePongAddr(id uint32, ip [4]byte, port uint16) []byte {
-	b := inspect.AppendNodePong(nil, id)
+	b := fasttrack.AppendNodePong(nil, id)
 	b[6] = 1
 	b = append(b, ip[:]...)
 	return append(b, byte(port>>8), byte(port), 0, 0)
 }
 
 // ID returns the 5-byte 0x2A message.
-func ID(id uint32) []byte { return inspect.AppendID(nil, id) }
+func ID(id uint32) []byte { return fasttrack.AppendID(nil, id) }
 
 // Lines joins header lines with CRLF and ends the header block.
 func Lines(lines ...string) []byte {

@@ -12,6 +12,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/registry"
 )
 
 // ctxCheckEvery is how many records are read between cancellation checks.
@@ -30,7 +31,11 @@ func Run(ctx context.Context, opts Options, stdout io.Writer) error {
 		lan = DefaultLAN()
 	}
 	out := bufio.NewWriter(stdout)
-	a := newAuditor(lan, opts.JSON, out)
+	ds := opts.Detectors
+	if len(ds) == 0 {
+		ds = registry.Builtin()
+	}
+	a := newAuditor(lan, ds, opts.JSON, out)
 
 	var runErr error
 	for _, name := range opts.Files {
@@ -106,7 +111,7 @@ func (a *auditor) record(file string, rec int, ci gopacket.CaptureInfo, lt layer
 		a.undecodable++
 		return nil
 	}
-	if !inspect.Classify(&a.pkt, &a.ev) {
+	if !a.detectors.Classify(&a.pkt, &a.ev) {
 		return nil
 	}
 	fromLAN := a.settings.IsLAN(a.ev.Src.Addr())

@@ -288,7 +288,7 @@ func TestAuditJSONEvents(t *testing.T) {
 	if ping.Record != 3 || ping.Src != "10.0.1.2:3531" || ping.Dst != "198.51.100.1:1214" || !ping.FromLAN ||
 		ping.Network != "KaZaA" || ping.Verdict != "drop" || ping.Lock == nil || ping.Lock.Port != 3531 ||
 		ping.Reply == nil || ping.Reply.From != "198.51.100.1:1214" || ping.Reply.Type != "node-pong" ||
-		!reflect.DeepEqual(ping.Peers, []jsonPeer{{"198.51.100.1", 1214, "udp-ping"}}) {
+		!reflect.DeepEqual(ping.Peers, []jsonPeer{{"198.51.100.1", 1214, "fasttrack", "udp-ping"}}) {
 		t.Errorf("ping event %+v", ping)
 	}
 	pong := byKind["supernode-pong"]
@@ -301,7 +301,7 @@ func TestAuditJSONEvents(t *testing.T) {
 	}
 	g := gets[0]
 	if g.Username != "alice" || g.Hash != inspecttest.Hash || g.Supernode != inspecttest.Supernode || g.Self != inspecttest.SelfIP ||
-		!reflect.DeepEqual(g.Peers, []jsonPeer{{"198.51.100.3", 1214, "http-request"}, {"198.51.100.20", 2409, "supernode-header"}}) {
+		!reflect.DeepEqual(g.Peers, []jsonPeer{{"198.51.100.3", 1214, "fasttrack", "http-request"}, {"198.51.100.20", 2409, "fasttrack", "supernode-header"}}) {
 		t.Errorf("GET event %+v", g)
 	}
 	// The snapped GET: its cut supernode header line is not evidence.
@@ -323,17 +323,17 @@ func TestAuditReport(t *testing.T) {
 	}
 	report := out.String()
 	for _, want := range []string{
-		"FastTrack audit: 2 file(s), " + strconv.Itoa(na+nb) + " packets, 6 evidence events",
+		"P2P audit (fasttrack): 2 file(s), " + strconv.Itoa(na+nb) + " packets, 6 evidence events",
 		"client 10.0.1.2",
 		// Both files start at t0: first and last are the extremes over both.
 		"  seen        2024-05-01T10:00:01Z .. 2024-05-01T10:00:03Z",
-		"  evidence    ping 2, http-request 1",
+		"  evidence    fasttrack http-request 1, fasttrack ping 2",
 		"  networks    KaZaA\n", // "kazaa" is the same network
 		"  usernames   \"alice\"",
-		"  udp ports   3531",
+		"  lock ports  3531",
 		"  peers       4: 198.51.100.1, 198.51.100.2, 198.51.100.3, 198.51.100.20",
 		"client fd00:1::2",
-		"  evidence    ping 1, http-request 1",
+		"  evidence    fasttrack http-request 1, fasttrack ping 1",
 		"  networks    fileshare",
 		"  peers       2: 2001:db8:100::7, 2001:db8:100::9",
 		"  clients                      2",
@@ -377,7 +377,7 @@ func TestAuditEmptyLists(t *testing.T) {
 		t.Errorf("output %q, want %q", raw, want)
 	}
 	var out bytes.Buffer
-	if err := Run(context.Background(), Options{Files: []string{path}}, &out); err != nil || !strings.Contains(out.String(), "no FastTrack client found") {
+	if err := Run(context.Background(), Options{Files: []string{path}}, &out); err != nil || !strings.Contains(out.String(), "no P2P client found") {
 		t.Errorf("report (err %v):\n%s", err, out.String())
 	}
 }

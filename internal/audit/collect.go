@@ -11,15 +11,17 @@ import (
 	"github.com/gopacket/gopacket"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 // auditor holds the state of one Run: the reusable inspect values and
 // everything learned so far.
 type auditor struct {
-	settings inspect.Settings
-	pkt      inspect.Packet
-	ev       inspect.Evidence
-	dec      inspect.Decision
+	detectors inspect.Detectors
+	settings  inspect.Settings
+	pkt       inspect.Packet
+	ev        inspect.Evidence
+	dec       inspect.Decision
 
 	files, packets, events        int
 	nonIP, undecodable, truncated int
@@ -37,18 +39,20 @@ type client struct {
 	addr        netip.Addr
 	locked      bool
 	first, last time.Time
-	kinds       [inspect.NumKinds]int
+	kinds       map[string]int // "protocol kind" → events
+	protocols   map[string]struct{}
 	peers       map[netip.Addr]struct{}
 	networks    map[string]string // lower-case → first spelling seen
 	users       map[string]struct{}
-	ports       map[uint16]struct{} // FastTrack UDP ports (lock ports)
+	ports       map[uint16]struct{} // lock ports (FastTrack UDP ports, DHT ports)
 }
 
-func newAuditor(lan []netip.Prefix, jsonOut bool, out *bufio.Writer) *auditor {
+func newAuditor(lan []netip.Prefix, ds inspect.Detectors, jsonOut bool, out *bufio.Writer) *auditor {
 	a := &auditor{
+		detectors: ds,
 		// The live service's defaults: UDP blocking and time-lock on,
 		// 0x29 pongs. No own addresses and no allowlist offline.
-		settings:   inspect.Settings{LAN: lan, BlockUDP: true, TimeLock: true, PongType: inspect.MsgNodePong},
+		settings:   inspect.Settings{LAN: lan, BlockUDP: true, TimeLock: true, PongType: fasttrack.MsgNodePong},
 		clients:    map[netip.Addr]*client{},
 		peers:      map[netip.Addr]struct{}{},
 		supernodes: map[netip.Addr]struct{}{},
@@ -79,10 +83,11 @@ func (a *auditor) event(file string, rec int, ci gopacket.CaptureInfo, fromLAN b
 	c := a.clients[src]
 	if c == nil {
 		c = &client{addr: src, peers: map[netip.Addr]struct{}{}, networks: map[string]string{},
-			users: map[string]struct{}{}, ports: map[uint16]struct{}{}}
+			users: map[string]struct{}{}, ports: map[uint16]struct{}{}, kinds: map[string]int{}, protocols: map[string]struct{}{}}
 		a.clients[src] = c
 	}
-	c.kinds[ev.Kind]++
+	c.kinds[string(ev.Protocol)+" "+ev.KindName()]++
+	c.protocols[string(ev.Protocol)] = struct{}{}
 	if t := ci.Timestamp; !t.IsZero() {
 		if c.first.IsZero() || t.Before(c.first) {
 			c.first = t
@@ -91,14 +96,14 @@ func (a *auditor) event(file string, rec int, ci gopacket.CaptureInfo, fromLAN b
 			c.last = t
 		}
 	}
-	if len(ev.Network) > 0 {
-		key := strings.ToLower(string(ev.Network))
+	if n := ev.Text("network"); n != "" {
+		key := strings.ToLower(n)
 		if _, ok := c.networks[key]; !ok {
-			c.networks[key] = string(ev.Network)
+			c.networks[key] = n
 		}
 	}
-	if len(ev.Username) > 0 {
-		c.users[string(ev.Username)] = struct{}{}
+	if u := ev.Text("username"); u != "" {
+		c.users[u] = struct{}{}
 	}
 	if d.Lock.Valid {
 		c.locked = true
@@ -109,7 +114,7 @@ func (a *auditor) event(file string, rec int, ci gopacket.CaptureInfo, fromLAN b
 	for _, p := range d.PeerList() {
 		c.peers[p.Addr] = struct{}{}
 		a.peers[p.Addr] = struct{}{}
-		if p.Reason == inspect.ReasonSupernodeHeader {
+		if ev.Hint.IsValid() && p.Addr == ev.Hint.Addr().Unmap() {
 			a.supernodes[p.Addr] = struct{}{}
 		}
 	}

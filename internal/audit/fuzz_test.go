@@ -7,6 +7,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/ftwall/ftwall/inspect/registry"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -31,7 +32,7 @@ func FuzzCaptureStream(f *testing.F) {
 	f.Add([]byte("not a capture"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, jsonOut := range []bool{false, true} {
-			a := newAuditor(DefaultLAN(), jsonOut, bufio.NewWriter(io.Discard))
+			a := newAuditor(DefaultLAN(), registry.Builtin(), jsonOut, bufio.NewWriter(io.Discard))
 			err := a.stream(context.Background(), "fuzz.pcap", bytes.NewReader(b))
 			if a.events > a.packets {
 				t.Fatalf("%d events from %d packets", a.events, a.packets)

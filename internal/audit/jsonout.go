@@ -1,52 +1,59 @@
 package audit
 
 import (
+	"encoding/hex"
 	"net/netip"
 	"time"
 
 	"github.com/gopacket/gopacket"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 // jsonEvent is one line of `ftwall inspect --json`: the evidence of one
 // packet and what the live service would do with it.
 type jsonEvent struct {
-	File      string     `json:"file"`
-	Record    int        `json:"record"`
-	Time      string     `json:"time,omitempty"`
-	Kind      string     `json:"kind"`
-	Src       string     `json:"src"`
-	Dst       string     `json:"dst"`
-	FromLAN   bool       `json:"from_lan"`
-	Network   string     `json:"network,omitempty"`
-	Username  string     `json:"username,omitempty"`
-	Hash      string     `json:"hash,omitempty"`
-	Path      string     `json:"path,omitempty"`
-	UserAgent string     `json:"user_agent,omitempty"`
-	Status    uint16     `json:"status,omitempty"`
-	Give      string     `json:"give,omitempty"`
-	Self      string     `json:"self,omitempty"`
-	Supernode string     `json:"supernode,omitempty"`
-	ID        *uint32    `json:"id,omitempty"`
-	NodeAddr  string     `json:"node_addr,omitempty"`
-	Verdict   string     `json:"verdict"`
-	Peers     []jsonPeer `json:"peers,omitempty"`
-	Lock      *jsonLock  `json:"lock,omitempty"`
-	Reply     *jsonReply `json:"reply,omitempty"`
+	File      string  `json:"file"`
+	Record    int     `json:"record"`
+	Time      string  `json:"time,omitempty"`
+	Protocol  string  `json:"protocol"`
+	Kind      string  `json:"kind"`
+	Src       string  `json:"src"`
+	Dst       string  `json:"dst"`
+	FromLAN   bool    `json:"from_lan"`
+	Network   string  `json:"network,omitempty"`
+	Username  string  `json:"username,omitempty"`
+	Hash      string  `json:"hash,omitempty"`
+	Path      string  `json:"path,omitempty"`
+	UserAgent string  `json:"user_agent,omitempty"`
+	Status    uint16  `json:"status,omitempty"`
+	Give      string  `json:"give,omitempty"`
+	Self      string  `json:"self,omitempty"`
+	Supernode string  `json:"supernode,omitempty"`
+	ID        *uint32 `json:"id,omitempty"`
+	NodeAddr  string  `json:"node_addr,omitempty"`
+	// Detail holds the protocol's other details (BitTorrent's info_hash …).
+	Detail  map[string]any `json:"detail,omitempty"`
+	Verdict string         `json:"verdict"`
+	Peers   []jsonPeer     `json:"peers,omitempty"`
+	Lock    *jsonLock      `json:"lock,omitempty"`
+	Reply   *jsonReply     `json:"reply,omitempty"`
 }
 
 type jsonPeer struct {
-	Addr   string `json:"addr"`
-	Port   uint16 `json:"port"`
-	Reason string `json:"reason"`
+	Addr     string `json:"addr"`
+	Port     uint16 `json:"port"`
+	Protocol string `json:"protocol"`
+	Reason   string `json:"reason"`
 }
 
 type jsonLock struct {
-	Addr    string `json:"addr"`
-	Port    uint16 `json:"port"`
-	Network string `json:"network,omitempty"`
-	Reason  string `json:"reason"`
+	Addr     string `json:"addr"`
+	Port     uint16 `json:"port"`
+	Protocol string `json:"protocol"`
+	Network  string `json:"network,omitempty"`
+	Reason   string `json:"reason"`
 }
 
 type jsonReply struct {
@@ -74,34 +81,83 @@ func addrPortString(ap netip.AddrPort) string {
 func (a *auditor) writeEvent(file string, rec int, ci gopacket.CaptureInfo, fromLAN bool) {
 	ev, d := &a.ev, &a.dec
 	e := jsonEvent{
-		File: file, Record: rec, Kind: ev.Kind.String(),
+		File: file, Record: rec, Protocol: string(ev.Protocol), Kind: ev.KindName(),
 		Src: addrPortString(ev.Src), Dst: addrPortString(ev.Dst), FromLAN: fromLAN,
-		Network: string(ev.Network), Username: string(ev.Username), Hash: string(ev.Hash),
-		Path: string(ev.Path), UserAgent: string(ev.UserAgent), Status: ev.Status, Give: string(ev.GiveID),
-		Self: addrPortString(ev.SelfAddr), Supernode: addrPortString(ev.Supernode),
-		NodeAddr: addrPortString(ev.NodeAddr), Verdict: d.Verdict.String(),
+		Verdict: d.Verdict.String(),
+	}
+	for _, f := range ev.FieldList() {
+		e.setField(f)
 	}
 	if !ci.Timestamp.IsZero() {
 		e.Time = ci.Timestamp.UTC().Format(time.RFC3339Nano)
 	}
-	if ev.Kind == inspect.KindNodePong || ev.Kind == inspect.KindID {
-		id := ev.ID
-		e.ID = &id
-	}
 	for _, p := range d.PeerList() {
-		e.Peers = append(e.Peers, jsonPeer{Addr: p.Addr.String(), Port: p.Port, Reason: p.Reason})
+		e.Peers = append(e.Peers, jsonPeer{Addr: p.Addr.String(), Port: p.Port, Protocol: string(p.Protocol), Reason: p.Reason})
 	}
 	if l := d.Lock; l.Valid {
-		e.Lock = &jsonLock{Addr: l.Addr.String(), Port: l.Port, Network: string(l.Network), Reason: l.Reason}
+		e.Lock = &jsonLock{Addr: l.Addr.String(), Port: l.Port, Protocol: string(l.Protocol), Network: string(l.Tag), Reason: l.Reason}
 	}
 	if r := d.Reply; r.Valid {
-		typ := "node-pong"
-		if len(r.Payload) > 0 && r.Payload[0] == inspect.MsgSupernodePong {
-			typ = "supernode-pong"
-		}
-		e.Reply = &jsonReply{From: r.From.String(), To: r.To.String(), Type: typ}
+		e.Reply = &jsonReply{From: r.From.String(), To: r.To.String(), Type: replyType(ev.Protocol, r.Payload)}
 	}
 	a.encode(e)
+}
+
+// setField puts one evidence detail in its place: the keys every FastTrack
+// event had before detectors keep their top-level names, others go to
+// Detail.
+func (e *jsonEvent) setField(f inspect.Field) {
+	text := string(f.Text)
+	switch f.Key {
+	case "network":
+		e.Network = text
+	case "username":
+		e.Username = text
+	case "hash":
+		e.Hash = text
+	case "path":
+		e.Path = text
+	case "user_agent":
+		e.UserAgent = text
+	case "status":
+		e.Status = uint16(f.Num)
+	case "give":
+		e.Give = text
+	case "self":
+		e.Self = addrPortString(f.Addr)
+	case "supernode":
+		e.Supernode = addrPortString(f.Addr)
+	case "id":
+		id := uint32(f.Num)
+		e.ID = &id
+	case "node_addr":
+		e.NodeAddr = addrPortString(f.Addr)
+	default:
+		if e.Detail == nil {
+			e.Detail = map[string]any{}
+		}
+		switch f.Type {
+		case inspect.FieldNum:
+			e.Detail[f.Key] = f.Num
+		case inspect.FieldAddr:
+			e.Detail[f.Key] = addrPortString(f.Addr)
+		case inspect.FieldHex:
+			e.Detail[f.Key] = hex.EncodeToString(f.Text)
+		default:
+			e.Detail[f.Key] = text
+		}
+	}
+}
+
+// replyType names a spoofed reply.
+func replyType(p inspect.Protocol, payload []byte) string {
+	if p == fasttrack.Protocol && len(payload) > 0 {
+		var m fasttrack.Message
+		if fasttrack.ClassifyUDP(payload, &m) {
+			return fasttrack.KindName(m.Kind)
+		}
+	}
+	return "reply"
 }
 
 func (a *auditor) writeSummary() {

@@ -1,6 +1,10 @@
 package audit
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/ftwall/ftwall/inspect"
+)
 
 // Options select what Run reads and how it reports.
 type Options struct {
@@ -12,6 +16,9 @@ type Options struct {
 	// JSON prints one JSON object per evidence event and a final summary
 	// object instead of the readable report.
 	JSON bool
+	// Detectors are the protocols to look for; nil means every built-in
+	// detector.
+	Detectors inspect.Detectors
 }
 
 // DefaultLAN returns the prefixes assumed to be the protected network when

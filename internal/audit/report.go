@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ftwall/ftwall/inspect"
 )
 
 // writeReport prints the readable report: one block per FastTrack client,
@@ -15,9 +13,9 @@ import (
 // incomplete.
 func (a *auditor) writeReport(runErr error) {
 	clients := a.lockedClients()
-	a.printf("FastTrack audit: %d file(s), %d packets, %d evidence events\n", a.files, a.packets, a.events)
+	a.printf("P2P audit (%s): %d file(s), %d packets, %d evidence events\n", a.protocolNames(), a.files, a.packets, a.events)
 	if len(clients) == 0 {
-		a.printf("\nno FastTrack client found on the LAN side\n")
+		a.printf("\nno P2P client found on the LAN side\n")
 	}
 	for _, c := range clients {
 		a.printf("\nclient %s\n", c.addr)
@@ -26,10 +24,9 @@ func (a *auditor) writeReport(runErr error) {
 		}
 		var kinds []string
 		for k, n := range c.kinds {
-			if n > 0 {
-				kinds = append(kinds, fmt.Sprintf("%s %d", inspect.Kind(k), n))
-			}
+			kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
 		}
+		slices.Sort(kinds)
 		a.printf("  evidence    %s\n", strings.Join(kinds, ", "))
 		if len(c.networks) > 0 {
 			a.printf("  networks    %s\n", strings.Join(sortedValues(c.networks), ", "))
@@ -52,7 +49,7 @@ func (a *auditor) writeReport(runErr error) {
 			for i, p := range ports {
 				strs[i] = strconv.Itoa(int(p))
 			}
-			a.printf("  udp ports   %s\n", strings.Join(strs, ", "))
+			a.printf("  lock ports  %s\n", strings.Join(strs, ", "))
 		}
 		peers := sortedAddrs(c.peers)
 		if len(peers) == 0 {
@@ -94,4 +91,13 @@ func sortedValues(m map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// protocolNames lists the detectors the audit looked for.
+func (a *auditor) protocolNames() string {
+	var names []string
+	for _, d := range a.detectors {
+		names = append(names, string(d.Protocol()))
+	}
+	return strings.Join(names, ", ")
 }

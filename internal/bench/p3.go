@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/nft"
 )
 
@@ -190,7 +190,7 @@ func probePeer(ctx context.Context, tx *net.UDPConn, idx uint32, peer netip.Addr
 		}
 		time.Sleep(time.Millisecond)
 	}
-	ping := inspect.AppendPing(nil, "KaZaA")
+	ping := fasttrack.AppendPing(nil, "KaZaA")
 	sent := make([]time.Duration, 1, 1<<16) // sent[seq] = send time of probe seq after the ping
 	t0 := time.Now()
 	if _, err := tx.WriteToUDPAddrPort(ping, netip.AddrPortFrom(peer, PortFT)); err != nil {

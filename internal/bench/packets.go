@@ -3,7 +3,7 @@ package bench
 import (
 	"net/netip"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/inspect/inspecttest"
 )
 
@@ -23,7 +23,7 @@ func smallUDP(dsts []netip.Addr, port uint16) []Datagram {
 // pingFlood returns a FastTrack UDP node ping ("KaZaA") to each peer on port
 // 1214: the candidate ftwall's ping rule queues.
 func pingFlood(peers []netip.Addr) []Datagram {
-	ping := inspect.AppendPing(nil, "KaZaA")
+	ping := fasttrack.AppendPing(nil, "KaZaA")
 	out := make([]Datagram, 0, len(peers))
 	for _, a := range peers {
 		out = append(out, Datagram{To: netip.AddrPortFrom(a, PortFT), Data: ping})

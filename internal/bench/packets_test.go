@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/inspect/inspecttest"
 )
 
@@ -20,7 +21,7 @@ func TestFloodsAreFastTrack(t *testing.T) {
 			t.Errorf("ping %d to %v", i, d.To)
 		}
 		raw := inspecttest.UDP(netip.AddrPortFrom(client, 40000), d.To, d.Data)
-		if err := inspect.Decode(raw, &pkt); err != nil || !inspect.Classify(&pkt, &ev) || ev.Kind != inspect.KindPing {
+		if err := inspect.Decode(raw, &pkt); err != nil || !(inspect.Detectors{fasttrack.New()}).Classify(&pkt, &ev) || ev.Kind != fasttrack.KindPing {
 			t.Errorf("ping flood datagram %d: decode %v, kind %v; want a ping", i, err, ev.Kind)
 		}
 	}
@@ -34,11 +35,11 @@ func TestFloodsAreFastTrack(t *testing.T) {
 		if pkt.Src != client || pkt.Dst != peers[i] || pkt.DstPort != PortFT {
 			t.Errorf("GET packet %d: %v → %v:%d", i, pkt.Src, pkt.Dst, pkt.DstPort)
 		}
-		if !inspect.Classify(&pkt, &ev) || ev.Kind != inspect.KindHTTPRequest {
+		if !(inspect.Detectors{fasttrack.New()}).Classify(&pkt, &ev) || ev.Kind != fasttrack.KindHTTPRequest {
 			t.Errorf("GET packet %d: kind %v; want a FastTrack HTTP request", i, ev.Kind)
 		}
-		if ev.Supernode.IsValid() {
-			t.Errorf("GET packet %d names a supernode %v; each request should name one peer", i, ev.Supernode)
+		if ev.Hint.IsValid() {
+			t.Errorf("GET packet %d names a supernode %v; each request should name one peer", i, ev.Hint)
 		}
 		// The TCP checksum over the pseudo-header must be right, or the
 		// receiving stack would not count as realistic.

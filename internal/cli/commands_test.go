@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/nft"
 )
 
@@ -41,7 +42,7 @@ func TestSetupCheckNeedsNoRoot(t *testing.T) {
 	h.mustRun("setup", "--check", "--json", "--lan", "lan0")
 	var rep checkReport
 	decodeJSON(t, h.stdout.Bytes(), &rep)
-	if !rep.Valid || len(rep.Warnings) != 0 || len(rep.Options) != 10 {
+	if !rep.Valid || len(rep.Warnings) != 0 || len(rep.Options) != 11 {
 		t.Errorf("check report = %+v", rep)
 	}
 
@@ -170,8 +171,8 @@ func statusFixture(t *testing.T, h *harness) {
 	h.fw.SetCounter(nft.RuleToPeers6, nft.CounterValue{Packets: 3, Bytes: 240})
 	h.fw.SetCounter(nft.RuleFromPeers4, nft.CounterValue{Packets: 9, Bytes: 540})
 	h.fw.SetCounter(nft.RuleLock4, nft.CounterValue{Packets: 17, Bytes: 1020})
-	h.fw.SetCounter(nft.RulePing, nft.CounterValue{Packets: 4000, Bytes: 192000})
-	h.fw.SetCounter(nft.RuleHTTP, nft.CounterValue{Packets: 12, Bytes: 5000})
+	h.fw.SetCounter(nft.QueueRuleID(fasttrack.Protocol, "ping"), nft.CounterValue{Packets: 4000, Bytes: 192000})
+	h.fw.SetCounter(nft.QueueRuleID(fasttrack.Protocol, "http"), nft.CounterValue{Packets: 12, Bytes: 5000})
 }
 
 // golden compares got with testdata/name; UPDATE_GOLDEN=1 rewrites it.

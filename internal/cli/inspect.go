@@ -24,7 +24,11 @@ func (inv *invocation) inspect(c *cli.Context) error {
 	if len(files) == 0 {
 		return usagef("inspect: no capture file given; use --pcap FILE (see ftwall inspect --help)")
 	}
-	opts := audit.Options{Files: files, JSON: c.Bool(optJSON)}
+	ds, err := inv.detectors(c)
+	if err != nil {
+		return err
+	}
+	opts := audit.Options{Files: files, JSON: c.Bool(optJSON), Detectors: ds}
 	for _, s := range listValue(c, optLAN) {
 		p, err := parsePrefix(s)
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/internal/audit"
 )
 
@@ -101,7 +101,7 @@ func writePcap(t *testing.T) string {
 		}
 		ts = ts.Add(time.Millisecond)
 	}
-	udp("10.0.1.2", "198.51.100.7", 3200, 1214, inspect.AppendPing(nil, "KaZaA"))
+	udp("10.0.1.2", "198.51.100.7", 3200, 1214, fasttrack.AppendPing(nil, "KaZaA"))
 	udp("10.0.1.2", "192.0.2.53", 3201, 53, []byte{0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0})
 	return p
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ftwall/ftwall/inspect/registry"
 	"github.com/ftwall/ftwall/internal/service"
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
@@ -64,6 +65,7 @@ const (
 	optPeerTimeout = "peer-timeout"
 	optTimeLock    = "timelock"
 	optLockAction  = "lock-action"
+	optProtocols   = "protocols"
 	optQueue       = "queue"
 	optQueues      = "queues"
 	optBackend     = "backend"
@@ -123,6 +125,7 @@ const (
 func rulesetOptions() []option {
 	return []option{
 		{name: optLAN, kind: kindList, usage: "LAN (inside) interface `IFACE`; repeat or separate with commas"},
+		protocolsOption(),
 		{name: optWAN, kind: kindList, usage: "WAN (outside) interface `IFACE` the time-lock applies to; repeat or separate with commas (none = every non-LAN interface)"},
 		{name: optAllow, kind: kindList, usage: "never block or lock traffic to `CIDR` (an address or address/prefix, IPv4 or IPv6); repeat or separate with commas"},
 		{name: optPeerTimeout, kind: kindDuration, defD: defaultPeerTimeout, usage: "keep a learned peer blocked for `DURATION` after the last evidence (0 = forever)"},
@@ -154,7 +157,14 @@ func inspectOptions() []option {
 		{name: optPcap, kind: kindList, usage: "capture `FILE` (pcap or pcapng) to analyse; repeat, separate with commas or give further files as arguments"},
 		{name: optLAN, kind: kindList, usage: "address prefix `CIDR` of the LAN side: packets from it are client traffic; repeat or separate with commas", defText: "private, link-local and ULA ranges"},
 		{name: optJSON, kind: kindBool, usage: "print the report as JSON"},
+		protocolsOption(),
 	}
+}
+
+// protocolsOption selects the detectors: every built-in one by default.
+func protocolsOption() option {
+	return option{name: optProtocols, kind: kindList, defText: strings.Join(registry.Names(), ","),
+		usage: "detect and stop only these `PROTOCOLS` (" + strings.Join(registry.Names(), ", ") + "); repeat or separate with commas; a protocol left out puts no rule in the kernel"}
 }
 
 func runOptions() []option {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftwall/ftwall/inspect/registry"
 	"github.com/ftwall/ftwall/internal/service"
 	"github.com/ftwall/ftwall/nft"
 )
@@ -197,6 +198,7 @@ func TestEnvListsAndDefaults(t *testing.T) {
 		LogLetters: "cp", SummaryInterval: 60 * time.Second, QueueMaxLen: 4096,
 	}
 	c.Reload = nil
+	checkDetectors(t, &c, registry.Names())
 	if fmt.Sprintf("%+v", c) != fmt.Sprintf("%+v", want) {
 		t.Errorf("run defaults:\n got %+v\nwant %+v", c, want)
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/registry"
 	"github.com/ftwall/ftwall/nft"
 )
 
@@ -23,6 +25,15 @@ func listValue(c *cli.Context, name string) []string {
 	return out
 }
 
+// detectors returns the detectors --protocols selects.
+func (inv *invocation) detectors(c *cli.Context) (inspect.Detectors, error) {
+	ds, err := registry.Select(listValue(c, optProtocols))
+	if err != nil {
+		return nil, inv.badOption(optProtocols, "%v", err)
+	}
+	return ds, nil
+}
+
 // rulesetConfig builds and validates the nft.Config from the options
 // shared by setup and run.
 func (inv *invocation) rulesetConfig(c *cli.Context) (nft.Config, error) {
@@ -32,6 +43,11 @@ func (inv *invocation) rulesetConfig(c *cli.Context) (nft.Config, error) {
 		PeerTimeout: c.Duration(optPeerTimeout),
 		TimeLock:    c.Duration(optTimeLock),
 	}
+	ds, err := inv.detectors(c)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Queue = nft.QueueRules(ds)
 	for _, s := range listValue(c, optAllow) {
 		p, err := parsePrefix(s)
 		if err != nil {

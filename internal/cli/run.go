@@ -111,8 +111,13 @@ func (inv *invocation) runConfig(c *cli.Context) (service.Config, logSettings, e
 	if err != nil {
 		return service.Config{}, logs, err
 	}
+	ds, err := inv.detectors(c)
+	if err != nil {
+		return service.Config{}, logs, err
+	}
 	cfg := service.Config{
 		Ruleset:         rs,
+		Detectors:       ds,
 		Reset:           c.Bool(optReset),
 		DryRun:          c.Bool(optDryRun),
 		NoUDPBlock:      c.Bool(optNoUDPBlock),

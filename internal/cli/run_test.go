@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ftwall/ftwall/inspect/registry"
 	"github.com/ftwall/ftwall/internal/service"
 	"github.com/ftwall/ftwall/nft"
 )
@@ -47,6 +50,7 @@ func TestRunMapsEveryOption(t *testing.T) {
 		Store: "/var/lib/ftwall/peers", StoreInterval: 5 * time.Minute, ClientDir: "/run/ftwall/clients",
 		LogLetters: "uUtTcp", SummaryInterval: 0, MetricsListen: "127.0.0.1:9117", QueueMaxLen: 8192,
 	}
+	checkDetectors(t, &c, registry.Names())
 	if got, w := sprintConfig(c), sprintConfig(want); got != w {
 		t.Errorf("service config:\n got %s\nwant %s", got, w)
 	}
@@ -164,4 +168,25 @@ func TestRunLogsInterfaceWarnings(t *testing.T) {
 	if got := h.stderr.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, `lan7`) || strings.Contains(got, "ftwall: warning") {
 		t.Errorf("stderr = %q, want the warning in the service log", got)
 	}
+}
+
+// checkDetectors checks that c runs the detectors named, with exactly their
+// queue rules, and clears both for a comparison of the rest.
+func checkDetectors(t *testing.T, c *service.Config, names []string) {
+	t.Helper()
+	var got []string
+	for _, d := range c.Detectors {
+		got = append(got, string(d.Protocol()))
+	}
+	if !slices.Equal(got, names) {
+		t.Errorf("detectors %v, want %v", got, names)
+	}
+	want, err := registry.Select(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Ruleset.Queue, nft.QueueRules(want)) {
+		t.Errorf("queue rules %+v, want those of %v", c.Ruleset.Queue, names)
+	}
+	c.Detectors, c.Ruleset.Queue = nil, nil
 }

@@ -68,7 +68,7 @@ func (d *Dir) Put(e Entry) (bool, error) {
 
 // due reports whether e must be written over old.
 func (d *Dir) due(old, e Entry) bool {
-	if old.Port != e.Port || old.Network != e.Network || old.Reason != e.Reason || !old.FirstSeen.Equal(e.FirstSeen) {
+	if old.Port != e.Port || old.Protocol != e.Protocol || old.Network != e.Network || old.Reason != e.Reason || !old.FirstSeen.Equal(e.FirstSeen) {
 		return true
 	}
 	return e.LastEvidence.Sub(old.LastEvidence) >= d.minInterval && !e.LastEvidence.Equal(old.LastEvidence)

@@ -22,6 +22,7 @@ func entry(addr string, at time.Duration, reason string) Entry {
 		Addr:         netip.MustParseAddr(addr),
 		Port:         1214,
 		Network:      "KaZaA",
+		Protocol:     "fasttrack",
 		FirstSeen:    base,
 		LastEvidence: last,
 		Expires:      last.Add(2 * time.Minute),
@@ -44,7 +45,7 @@ func readEntry(t *testing.T, path string) Entry {
 
 func sameEntry(t *testing.T, got, want Entry) {
 	t.Helper()
-	if got.Addr != want.Addr || got.Port != want.Port || got.Network != want.Network || got.Reason != want.Reason ||
+	if got.Addr != want.Addr || got.Port != want.Port || got.Protocol != want.Protocol || got.Network != want.Network || got.Reason != want.Reason ||
 		!got.FirstSeen.Equal(want.FirstSeen) || !got.LastEvidence.Equal(want.LastEvidence) || !got.Expires.Equal(want.Expires) {
 		t.Errorf("entry\n got %+v\nwant %+v", got, want)
 	}
@@ -68,7 +69,7 @@ func TestPutWritesFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "# ftwall time-locked client\naddr=10.0.1.2\nport=1214\nnetwork=KaZaA\n" +
+	want := "# ftwall time-locked client\naddr=10.0.1.2\nport=1214\nnetwork=KaZaA\nprotocol=fasttrack\n" +
 		"first_seen=2024-05-01T12:00:00Z\nlast_evidence=2024-05-01T12:00:00Z\nexpires=2024-05-01T12:02:00Z\n" +
 		"reason=udp ping to 198.51.100.7:1214\n"
 	if string(data) != want {
@@ -252,7 +253,7 @@ func TestWatcherNeverSeesHalfAFile(t *testing.T) {
 
 func TestFromClient(t *testing.T) {
 	tr := timelock.New(timelock.Config{TimeLock: 2 * time.Minute})
-	c, _ := tr.Evidence(base, netip.MustParseAddr("10.0.1.2"), 1214, []byte("KaZaA"), "udp ping")
+	c, _ := tr.Evidence(base, netip.MustParseAddr("10.0.1.2"), "fasttrack", 1214, []byte("KaZaA"), "udp ping")
 	sameEntry(t, FromClient(c), entry("10.0.1.2", 0, "udp ping"))
 }
 

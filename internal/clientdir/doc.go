@@ -11,6 +11,7 @@
 //	addr=10.0.1.2
 //	port=1214
 //	network=KaZaA
+//	protocol=fasttrack
 //	first_seen=2024-05-01T12:00:00Z
 //	last_evidence=2024-05-01T12:04:10Z
 //	expires=2024-05-01T12:06:10Z

@@ -18,8 +18,10 @@ const header = "# ftwall time-locked client"
 
 // Entry is the content of one client file.
 type Entry struct {
-	Addr         netip.Addr
-	Port         uint16 // FastTrack UDP port, 0 = unknown
+	Addr     netip.Addr
+	Protocol string // protocol of the evidence that gave the probe target ("fasttrack")
+	Port     uint16 // probe port (FastTrack UDP port, DHT port), 0 = unknown
+	// Network is the probe tag: for FastTrack the network name.
 	Network      string
 	FirstSeen    time.Time
 	LastEvidence time.Time
@@ -31,8 +33,9 @@ type Entry struct {
 func FromClient(c timelock.Client) Entry {
 	return Entry{
 		Addr:         c.Addr,
+		Protocol:     c.Protocol,
 		Port:         c.Port,
-		Network:      c.Network,
+		Network:      c.Tag,
 		FirstSeen:    c.FirstSeen,
 		LastEvidence: c.LastEvidence,
 		Expires:      c.Expires,
@@ -65,6 +68,8 @@ func appendEntry(dst []byte, e Entry) []byte {
 	dst = strconv.AppendUint(dst, uint64(e.Port), 10)
 	dst = append(dst, "\nnetwork="...)
 	dst = append(dst, clean(e.Network)...)
+	dst = append(dst, "\nprotocol="...)
+	dst = append(dst, clean(e.Protocol)...)
 	for _, f := range []struct {
 		key string
 		t   time.Time
@@ -113,6 +118,8 @@ func ParseEntry(data []byte) (Entry, error) {
 			e.Port = uint16(p)
 		case "network":
 			e.Network = clean(val)
+		case "protocol":
+			e.Protocol = clean(val)
 		case "reason":
 			e.Reason = clean(val)
 		case "first_seen":

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftwall/ftwall/inspect/registry"
 	"github.com/ftwall/ftwall/internal/lab"
 	"github.com/ftwall/ftwall/nft"
 )
@@ -133,6 +134,7 @@ func baseConfig(l *lab.Lab) nft.Config {
 		QueueNum:    0,
 		Queues:      1,
 		Backend:     nft.BackendAuto,
+		Queue:       nft.QueueRules(registry.Builtin()),
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/internal/ftsim"
 	"github.com/ftwall/ftwall/internal/lab"
 	"github.com/ftwall/ftwall/internal/store"
@@ -39,7 +39,7 @@ func TestKnownPeersDroppedWhileInspectorDown(t *testing.T) {
 	before := node.Report().PingsReceived
 	dropBefore := counter(t, k, nft.RulePeerDrop4).Packets
 
-	ping := string(inspect.AppendPing(nil, "KaZaA"))
+	ping := string(fasttrack.AppendPing(nil, "KaZaA"))
 	for i := 0; i < 200; i++ {
 		sendUDP(t, l.Client2, netip.Addr{}, ap(known, ftPort), ping)
 	}
@@ -226,7 +226,7 @@ func pongCounter(t *testing.T, c *net.UDPConn) *atomic.Int64 {
 			if err != nil {
 				return
 			}
-			if m > 0 && (buf[0] == inspect.MsgNodePong || buf[0] == inspect.MsgSupernodePong) {
+			if m > 0 && (buf[0] == fasttrack.MsgNodePong || buf[0] == fasttrack.MsgSupernodePong) {
 				n.Add(1)
 			}
 		}
@@ -238,7 +238,7 @@ func pongCounter(t *testing.T, c *net.UDPConn) *atomic.Int64 {
 // addresses × ports from 1214 up) within about d.
 func burst(t *testing.T, l *lab.Lab, c *net.UDPConn, n int, d time.Duration) {
 	t.Helper()
-	ping := inspect.AppendPing(nil, "KaZaA")
+	ping := fasttrack.AppendPing(nil, "KaZaA")
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		dst := ap(l.Peers4[i%len(l.Peers4)], uint16(1214+i/len(l.Peers4)))

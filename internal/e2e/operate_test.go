@@ -286,7 +286,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		after = scrape()
 		return after["ftwall_peers_learned_total"]-before["ftwall_peers_learned_total"] >= 5 && after["ftwall_clients_locked"] >= 1
 	})
-	for _, m := range []string{`ftwall_candidates_total{kind="ping"}`, `ftwall_spoofed_pongs_sent_total`, `ftwall_verdicts_total{verdict="drop"}`} {
+	for _, m := range []string{`ftwall_candidates_total{kind="ping",protocol="fasttrack"}`, `ftwall_spoofed_pongs_sent_total`, `ftwall_verdicts_total{verdict="drop"}`} {
 		if after[m]-before[m] < 5 {
 			t.Errorf("%s moved by %v; want ≥ 5", m, after[m]-before[m])
 		}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/internal/lab"
 	"github.com/ftwall/ftwall/nft"
 )
@@ -379,28 +379,28 @@ func TestQueueNative(t *testing.T) {
 
 func checkQueueBypass(t *testing.T, l *lab.Lab, k *nft.Kernel) {
 	t.Helper()
-	ping := string(inspect.AppendPing(nil, "KaZaA"))
+	ping := string(fasttrack.AppendPing(nil, "KaZaA"))
 	for _, f := range families(l) {
 		t.Run(f.name, func(t *testing.T) {
 			sink := newUDPSink(t, l.Internet, netip.AddrPortFrom(f.peers[17], 1214))
 
-			before := counter(t, k, nft.RulePing)
+			before := counter(t, k, nft.QueueRuleID(fasttrack.Protocol, "ping"))
 			sendUDP(t, l.Client, f.client, sink.addr(), ping)
 			sink.expect(t, f.client, ping)
-			after := counter(t, k, nft.RulePing)
+			after := counter(t, k, nft.QueueRuleID(fasttrack.Protocol, "ping"))
 			if after.Packets != before.Packets+1 {
-				t.Errorf("rule %s counted %d packets for one FastTrack ping, want %d", nft.RulePing, after.Packets, before.Packets+1)
+				t.Errorf("rule %s counted %d packets for one FastTrack ping, want %d", nft.QueueRuleID(fasttrack.Protocol, "ping"), after.Packets, before.Packets+1)
 			}
 
 			// Other UDP is not a candidate.
 			sendUDP(t, l.Client, f.client, sink.addr(), "not a FastTrack ping")
 			sink.expect(t, f.client, "not a FastTrack ping")
-			if got := counter(t, k, nft.RulePing); got != after {
-				t.Errorf("rule %s counted ordinary UDP: %+v → %+v", nft.RulePing, after, got)
+			if got := counter(t, k, nft.QueueRuleID(fasttrack.Protocol, "ping")); got != after {
+				t.Errorf("rule %s counted ordinary UDP: %+v → %+v", nft.QueueRuleID(fasttrack.Protocol, "ping"), after, got)
 			}
 
 			// An HTTP-looking TCP segment is queued too, and passes.
-			httpBefore := counter(t, k, nft.RuleHTTP)
+			httpBefore := counter(t, k, nft.QueueRuleID(fasttrack.Protocol, "http"))
 			ctx, cancel := context.WithTimeout(t.Context(), step)
 			defer cancel()
 			c, err := l.Client.DialTCP(ctx, "tcp", echoAddr(f.peers[17]))
@@ -412,8 +412,8 @@ func checkQueueBypass(t *testing.T, l *lab.Lab, k *nft.Kernel) {
 			if err := lab.RoundTrip(c, []byte(req), step); err != nil {
 				t.Errorf("an HTTP request must pass the queue rule with no reader: %v", err)
 			}
-			if got := counter(t, k, nft.RuleHTTP); got.Packets <= httpBefore.Packets {
-				t.Errorf("rule %s did not count the HTTP request (%d packets before and after)", nft.RuleHTTP, got.Packets)
+			if got := counter(t, k, nft.QueueRuleID(fasttrack.Protocol, "http")); got.Packets <= httpBefore.Packets {
+				t.Errorf("rule %s did not count the HTTP request (%d packets before and after)", nft.QueueRuleID(fasttrack.Protocol, "http"), got.Packets)
 			}
 		})
 	}

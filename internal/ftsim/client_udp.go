@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 // probeReplyID is the ID in the node pongs a client sends ("fts1").
@@ -17,7 +17,7 @@ const maxReadErrors = 100
 // number sent. A ping is counted before it is sent, so that a pong arriving
 // at once finds its node pinged.
 func (c *Client) sendPings(idx []int) int {
-	ping := inspect.AppendPing(nil, c.opts.Network)
+	ping := fasttrack.AppendPing(nil, c.opts.Network)
 	sent := 0
 	for _, i := range idx {
 		node := c.opts.Nodes[i]
@@ -96,9 +96,9 @@ func (c *Client) readLoop(s *udpSock) {
 func (c *Client) answerProbe(s *udpSock, from netip.AddrPort, dst netip.Addr, ifindex int, m message) {
 	var reply []byte
 	if c.opts.ProbeReply == TypeNodePong {
-		reply = inspect.AppendNodePong(nil, probeReplyID)
+		reply = fasttrack.AppendNodePong(nil, probeReplyID)
 	} else {
-		reply = inspect.AppendSupernodePong(nil, c.opts.Network, 0)
+		reply = fasttrack.AppendSupernodePong(nil, c.opts.Network, 0)
 	}
 	err := s.send(reply, from, dst, ifindex)
 	c.log.Debug("probe answered", "from", from, "reply", c.opts.ProbeReply, "err", err)

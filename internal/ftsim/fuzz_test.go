@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 func FuzzParseMessage(f *testing.F) {
-	f.Add(inspect.AppendPing(nil, "KaZaA"))
-	f.Add(inspect.AppendSupernodePong(nil, "fileshare", 9))
-	f.Add(inspect.AppendNodePong(nil, 1))
-	f.Add(append(inspect.AppendNodePong(nil, 1), 1, 2, 3, 4, 5, 6, 7, 8))
+	f.Add(fasttrack.AppendPing(nil, "KaZaA"))
+	f.Add(fasttrack.AppendSupernodePong(nil, "fileshare", 9))
+	f.Add(fasttrack.AppendNodePong(nil, 1))
+	f.Add(append(fasttrack.AppendNodePong(nil, 1), 1, 2, 3, 4, 5, 6, 7, 8))
 	f.Add([]byte{0x27, 0, 0, 0, 0xa9, 0x80, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, ok := parseMessage(b)
@@ -31,7 +31,7 @@ func FuzzParseMessage(f *testing.F) {
 				t.Fatalf("ping of %d bytes with name %q", len(b), m.Network)
 			}
 			// Same bytes as the encoder's, but for the encryption type.
-			enc := inspect.AppendPing(nil, m.Network)
+			enc := fasttrack.AppendPing(nil, m.Network)
 			copy(enc[1:5], b[1:5])
 			if !bytes.Equal(enc, b) {
 				t.Fatalf("ping %x re-encodes as %x", b, enc)

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 // lo returns 127.0.0.i (every 127/8 address is on the loopback interface).
@@ -152,9 +152,9 @@ func startPonger(t *testing.T, addrs []netip.Addr, typ MsgType) *ponger {
 	}
 	t.Cleanup(s.close)
 	p := &ponger{port: s.port}
-	pong := inspect.AppendNodePong(nil, 7)
+	pong := fasttrack.AppendNodePong(nil, 7)
 	if typ == TypeSupernodePong {
-		pong = inspect.AppendSupernodePong(nil, "KaZaA", 10)
+		pong = fasttrack.AppendSupernodePong(nil, "KaZaA", 10)
 	}
 	for _, u := range s.udp {
 		go func() {

@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/internal/ftsim"
 	"github.com/ftwall/ftwall/internal/lab"
 )
@@ -67,7 +67,7 @@ func TestLabGift(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer probe.Close()
-	probe.Write(inspect.AppendPing(nil, "KaZaA"))
+	probe.Write(fasttrack.AppendPing(nil, "KaZaA"))
 	probe.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 	if k, err := probe.Read(make([]byte, 64)); err == nil {
 		t.Errorf("the client answered the probe with %d bytes", k)

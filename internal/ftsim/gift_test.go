@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 // In one burst the client opens TCP to its first 5 cached nodes, then pings
@@ -191,9 +191,9 @@ func TestGiftIgnoresProbes(t *testing.T) {
 	}
 	defer conn.Close()
 	for range 2 {
-		conn.Write(inspect.AppendPing(nil, "KaZaA"))
+		conn.Write(fasttrack.AppendPing(nil, "KaZaA"))
 	}
-	conn.Write(inspect.AppendNodePong(nil, 1))
+	conn.Write(fasttrack.AppendNodePong(nil, 1))
 	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	if k, err := conn.Read(make([]byte, 100)); err == nil {
 		t.Errorf("the client answered a probe: %d bytes", k)

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 // giftUDPBuffer is giFT-FastTrack's UDP_BUFFER_LEN: longer datagrams are
@@ -65,7 +65,7 @@ func (g *Gift) startRound() {
 	if len(nodes) == 0 {
 		return
 	}
-	ping := inspect.AppendPing(nil, g.opts.Network)
+	ping := fasttrack.AppendPing(nil, g.opts.Network)
 	g.mu.Lock()
 	seq := g.nextSeq()
 	round := GiftRound{Seq: seq, AtMS: g.since(), DoneMS: -1}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 // The node answers the client's first encrypted message (its network name)
@@ -104,13 +104,13 @@ func TestClassifyReply(t *testing.T) {
 		typ  MsgType
 		kind int
 	}{
-		{inspect.AppendSupernodePong(nil, "KaZaA", 3), TypeSupernodePong, replyPong},
-		{inspect.AppendSupernodePong(nil, "", 3), TypeSupernodePong, replyPong},
-		{inspect.AppendSupernodePong(nil, "KaZaA", 3)[:16], TypeSupernodePong, replyCorrupt},
+		{fasttrack.AppendSupernodePong(nil, "KaZaA", 3), TypeSupernodePong, replyPong},
+		{fasttrack.AppendSupernodePong(nil, "", 3), TypeSupernodePong, replyPong},
+		{fasttrack.AppendSupernodePong(nil, "KaZaA", 3)[:16], TypeSupernodePong, replyCorrupt},
 		{[]byte{0x28, 0, 0, 0, 0x29}, TypeSupernodePong, replyCorrupt},
-		{inspect.AppendNodePong(nil, 1), TypeNodePong, replyPong},
+		{fasttrack.AppendNodePong(nil, 1), TypeNodePong, replyPong},
 		{[]byte{0x29}, TypeNodePong, replyPong},
-		{inspect.AppendPing(nil, "KaZaA"), TypePing, replyOther},
+		{fasttrack.AppendPing(nil, "KaZaA"), TypePing, replyOther},
 		{[]byte{0x2a, 1, 2, 3, 4}, 0x2a, replyOther},
 		{nil, 0, replyOther},
 	} {
@@ -121,9 +121,9 @@ func TestClassifyReply(t *testing.T) {
 }
 
 func FuzzClassifyReply(f *testing.F) {
-	f.Add(inspect.AppendSupernodePong(nil, "KaZaA", 3))
-	f.Add(inspect.AppendNodePong(nil, 1))
-	f.Add(inspect.AppendPing(nil, "KaZaA"))
+	f.Add(fasttrack.AppendSupernodePong(nil, "KaZaA", 3))
+	f.Add(fasttrack.AppendNodePong(nil, 1))
+	f.Add(fasttrack.AppendPing(nil, "KaZaA"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		typ, kind := classifyReply(b)

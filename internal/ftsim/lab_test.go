@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/internal/ftsim"
 	"github.com/ftwall/ftwall/internal/lab"
 )
@@ -57,7 +57,7 @@ func TestLabEverythingGetsThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer probe.Close()
-	if _, err := probe.Write(inspect.AppendPing(nil, "KaZaA")); err != nil {
+	if _, err := probe.Write(fasttrack.AppendPing(nil, "KaZaA")); err != nil {
 		t.Fatal(err)
 	}
 	probe.SetReadDeadline(time.Now().Add(patient))
@@ -66,7 +66,7 @@ func TestLabEverythingGetsThrough(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no answer to the probe: %v", err)
 	}
-	if string(buf[:k]) != string(inspect.AppendSupernodePong(nil, "KaZaA", 0)) {
+	if string(buf[:k]) != string(fasttrack.AppendSupernodePong(nil, "KaZaA", 0)) {
 		t.Fatalf("probe answer %x", buf[:k])
 	}
 

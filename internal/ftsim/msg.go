@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 // MsgType is a FastTrack UDP message type (the first payload byte). It
@@ -53,9 +53,9 @@ func ParseMsgType(s string) (MsgType, error) {
 
 // Message types the simulator sends and understands.
 const (
-	TypePing          = MsgType(inspect.MsgNodePing)
-	TypeSupernodePong = MsgType(inspect.MsgSupernodePong)
-	TypeNodePong      = MsgType(inspect.MsgNodePong)
+	TypePing          = MsgType(fasttrack.MsgNodePing)
+	TypeSupernodePong = MsgType(fasttrack.MsgSupernodePong)
+	TypeNodePong      = MsgType(fasttrack.MsgNodePong)
 )
 
 // message is a parsed FastTrack UDP datagram.

@@ -4,21 +4,21 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 func TestParseMessageEncoders(t *testing.T) {
 	for _, name := range []string{"KaZaA", "fileshare", "Grokster", ""} {
-		m, ok := parseMessage(inspect.AppendPing(nil, name))
+		m, ok := parseMessage(fasttrack.AppendPing(nil, name))
 		if !ok || m.Type != TypePing || m.Network != name {
 			t.Errorf("ping %q: got %+v ok=%v", name, m, ok)
 		}
-		m, ok = parseMessage(inspect.AppendSupernodePong(nil, name, 42))
+		m, ok = parseMessage(fasttrack.AppendSupernodePong(nil, name, 42))
 		if !ok || m.Type != TypeSupernodePong || m.Network != name {
 			t.Errorf("supernode pong %q: got %+v ok=%v", name, m, ok)
 		}
 	}
-	m, ok := parseMessage(inspect.AppendNodePong(nil, 0xdeadbeef))
+	m, ok := parseMessage(fasttrack.AppendNodePong(nil, 0xdeadbeef))
 	if !ok || m.Type != TypeNodePong || m.ID != 0xdeadbeef {
 		t.Errorf("node pong: got %+v ok=%v", m, ok)
 	}
@@ -38,8 +38,8 @@ func TestParseMessageRejects(t *testing.T) {
 		"ping without NUL":    {0x27, 0, 0, 0, 0x29, 0x80, 'K', 'a'},
 		"ping NUL inside":     {0x27, 0, 0, 0, 0x29, 0x80, 'K', 0, 'a', 0},
 		"short supernode":     {0x28, 0, 0, 0, 0x29, 0, 1, 0, 0, 5, 0},
-		"node pong 14 bytes":  append(inspect.AppendNodePong(nil, 1), 0),
-		"node pong 12 bytes":  inspect.AppendNodePong(nil, 1)[:12],
+		"node pong 14 bytes":  append(fasttrack.AppendNodePong(nil, 1), 0),
+		"node pong 12 bytes":  fasttrack.AppendNodePong(nil, 1)[:12],
 		"ping binary in name": {0x27, 0, 0, 0, 0x29, 0x80, 0x01, 0},
 	} {
 		if m, ok := parseMessage(b); ok {
@@ -47,7 +47,7 @@ func TestParseMessageRejects(t *testing.T) {
 		}
 	}
 	// A 21-byte node pong (with address) is accepted.
-	long := append(inspect.AppendNodePong(nil, 7), 192, 0, 2, 1, 0x04, 0xbe, 0, 0)
+	long := append(fasttrack.AppendNodePong(nil, 7), 192, 0, 2, 1, 0x04, 0xbe, 0, 0)
 	if m, ok := parseMessage(long); !ok || m.ID != 7 {
 		t.Errorf("21-byte node pong: got %+v ok=%v", m, ok)
 	}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 // nodePongID is the ID in the node pongs a node sends ("ftsN").
@@ -197,9 +197,9 @@ func (n *Node) udpLoop(s *udpSock) {
 	defer n.workers.Done()
 	var pong []byte
 	if n.opts.Pong == TypeNodePong {
-		pong = inspect.AppendNodePong(nil, nodePongID)
+		pong = fasttrack.AppendNodePong(nil, nodePongID)
 	} else {
-		pong = inspect.AppendSupernodePong(nil, n.opts.Network, n.opts.Load)
+		pong = fasttrack.AppendSupernodePong(nil, n.opts.Network, n.opts.Load)
 	}
 	buf := make([]byte, 2048)
 	oob := make([]byte, oobSize())

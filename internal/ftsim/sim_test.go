@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 var loopbacks = []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}
@@ -422,7 +422,7 @@ func TestAnswerProbes(t *testing.T) {
 			defer conn.Close()
 			senders = append(senders, addrPortOf(conn.LocalAddr()))
 			for range 2 {
-				if _, err := conn.Write(inspect.AppendPing(nil, "KaZaA")); err != nil {
+				if _, err := conn.Write(fasttrack.AppendPing(nil, "KaZaA")); err != nil {
 					t.Fatal(err)
 				}
 				conn.SetReadDeadline(time.Now().Add(patient))
@@ -458,7 +458,7 @@ func TestAnswerProbes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		conn.Write(inspect.AppendPing(nil, "KaZaA"))
+		conn.Write(fasttrack.AppendPing(nil, "KaZaA"))
 		conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		if k, err := conn.Read(make([]byte, 100)); err == nil {
 			t.Errorf("answered after Run: %d bytes", k)
@@ -477,7 +477,7 @@ func TestStrayPong(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.Write(inspect.AppendSupernodePong(nil, "KaZaA", 3))
+	conn.Write(fasttrack.AppendSupernodePong(nil, "KaZaA", 3))
 	waitFor(t, func() bool { return len(c.Report().StrayPongs) == 1 })
 	c.Close()
 	r := c.Report()

@@ -63,8 +63,8 @@ func New(opts ...Option) *Metrics {
 		reg: prometheus.NewRegistry(),
 		log: o.log,
 		candidates: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ftwall_candidates_total", Help: "Candidate packets inspected, by kind.",
-		}, []string{"kind"}),
+			Name: "ftwall_candidates_total", Help: "Candidate packets inspected, by protocol and kind.",
+		}, []string{"protocol", "kind"}),
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ftwall_verdicts_total", Help: "Verdicts on candidate packets.",
 		}, []string{"verdict"}),
@@ -135,7 +135,9 @@ func (l slogPrintln) Println(v ...any) {
 // Candidate counts an inspected candidate packet of a kind. Kinds are a
 // small fixed set chosen by the caller (for example "udp-ping", "udp-pong",
 // "tcp-http"): each distinct kind is a time series.
-func (m *Metrics) Candidate(kind string) { m.candidates.WithLabelValues(kind).Inc() }
+func (m *Metrics) Candidate(protocol, kind string) {
+	m.candidates.WithLabelValues(protocol, kind).Inc()
+}
 
 // Verdict counts a verdict on a candidate packet.
 func (m *Metrics) Verdict(drop bool) {

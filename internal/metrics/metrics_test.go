@@ -75,9 +75,9 @@ func TestMetricsMove(t *testing.T) {
 	})
 
 	for range 3 {
-		m.Candidate("udp-ping")
+		m.Candidate("fasttrack", "ping")
 	}
-	m.Candidate("tcp-http")
+	m.Candidate("fasttrack", "http-request")
 	m.Verdict(true)
 	m.Verdict(true)
 	m.Verdict(false)
@@ -96,24 +96,24 @@ func TestMetricsMove(t *testing.T) {
 
 	got := scrape(t, h)
 	expect(t, got, map[string]float64{
-		`ftwall_candidates_total{kind="udp-ping"}`:              3,
-		`ftwall_candidates_total{kind="tcp-http"}`:              1,
-		`ftwall_verdicts_total{verdict="drop"}`:                 2,
-		`ftwall_verdicts_total{verdict="accept"}`:               1,
-		`ftwall_peers_learned_total`:                            1,
-		`ftwall_clients_locked`:                                 5,
-		`ftwall_probes_sent_total`:                              2,
-		`ftwall_probes_answered_total`:                          1,
-		`ftwall_spoofed_pongs_sent_total`:                       1,
-		`ftwall_set_elements{set="peers4"}`:                     1000,
-		`ftwall_set_elements{set="clients6"}`:                   2,
-		`ftwall_set_write_duration_seconds_count`:               2,
-		`ftwall_set_write_duration_seconds_bucket{le="0.0001"}`: 1,
-		`ftwall_set_write_duration_seconds_bucket{le="0.0256"}`: 2,
-		`ftwall_rule_packets_total{rule="drop peers"}`:          12,
-		`ftwall_rule_bytes_total{rule="drop peers"}`:            3400,
-		`ftwall_rule_packets_total{rule="reject locked"}`:       1,
-		`ftwall_rule_bytes_total{rule="reject locked"}`:         60,
+		`ftwall_candidates_total{kind="ping",protocol="fasttrack"}`:         3,
+		`ftwall_candidates_total{kind="http-request",protocol="fasttrack"}`: 1,
+		`ftwall_verdicts_total{verdict="drop"}`:                             2,
+		`ftwall_verdicts_total{verdict="accept"}`:                           1,
+		`ftwall_peers_learned_total`:                                        1,
+		`ftwall_clients_locked`:                                             5,
+		`ftwall_probes_sent_total`:                                          2,
+		`ftwall_probes_answered_total`:                                      1,
+		`ftwall_spoofed_pongs_sent_total`:                                   1,
+		`ftwall_set_elements{set="peers4"}`:                                 1000,
+		`ftwall_set_elements{set="clients6"}`:                               2,
+		`ftwall_set_write_duration_seconds_count`:                           2,
+		`ftwall_set_write_duration_seconds_bucket{le="0.0001"}`:             1,
+		`ftwall_set_write_duration_seconds_bucket{le="0.0256"}`:             2,
+		`ftwall_rule_packets_total{rule="drop peers"}`:                      12,
+		`ftwall_rule_bytes_total{rule="drop peers"}`:                        3400,
+		`ftwall_rule_packets_total{rule="reject locked"}`:                   1,
+		`ftwall_rule_bytes_total{rule="reject locked"}`:                     60,
 	})
 	if s := got[`ftwall_set_write_duration_seconds_sum`]; s < 0.02 || s > 0.0201 {
 		t.Errorf("histogram sum %v", s)

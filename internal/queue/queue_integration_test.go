@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
+	"github.com/ftwall/ftwall/inspect/registry"
 	"github.com/ftwall/ftwall/internal/lab"
 	"github.com/ftwall/ftwall/internal/queue"
 	"github.com/ftwall/ftwall/nft"
@@ -27,7 +29,7 @@ func TestBatchedVerdictsUnderFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	if _, err := k.Setup(ctx, nft.Config{LAN: l.LANIfs, PeerTimeout: time.Hour, Queues: 1}, nft.SetupOptions{}); err != nil {
+	if _, err := k.Setup(ctx, nft.Config{LAN: l.LANIfs, PeerTimeout: time.Hour, Queues: 1, Queue: nft.QueueRules(registry.Builtin())}, nft.SetupOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := queue.Open(queue.Config{Num: 0, NetNS: l.Router.Fd()})
@@ -85,7 +87,7 @@ func TestBatchedVerdictsUnderFlood(t *testing.T) {
 	defer c.Close()
 	const n = 4000
 	for i := 0; i < n; i++ {
-		p := inspect.AppendPing(nil, "KaZaA")
+		p := fasttrack.AppendPing(nil, "KaZaA")
 		if (i/7)%2 == 1 { // runs of 7 accepted, 7 dropped
 			p[4] = 0xA9
 		}

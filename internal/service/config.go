@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/registry"
 	"github.com/ftwall/ftwall/nft"
 )
 
@@ -12,8 +14,12 @@ import (
 // FTWALL_* environment variables and the YAML file.
 type Config struct {
 	// Ruleset is what `ftwall setup` would apply; run applies it when the
-	// table is absent or differs, keeping set elements.
+	// table is absent or differs, keeping set elements. Its Queue comes from
+	// Detectors when empty.
 	Ruleset nft.Config
+	// Detectors are the enabled protocol detectors (--protocols); nil means
+	// every built-in one.
+	Detectors inspect.Detectors
 	// Reset empties the peer and lock sets when the ruleset is applied.
 	Reset bool
 
@@ -96,6 +102,12 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) setDefaults() {
+	if len(c.Detectors) == 0 {
+		c.Detectors = registry.Builtin()
+	}
+	if len(c.Ruleset.Queue) == 0 {
+		c.Ruleset.Queue = nft.QueueRules(c.Detectors)
+	}
 	if c.PongType == 0 {
 		c.PongType = 0x29
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"slices"
@@ -16,9 +17,6 @@ import (
 	"github.com/ftwall/ftwall/nft"
 	"github.com/ftwall/ftwall/timelock"
 )
-
-// probePort is the UDP source port of time-lock probes (FastTrack's default).
-const probePort = 1214
 
 // control is the one goroutine that writes to nftables and owns the
 // time-lock tracker, the storefile and the client directory.
@@ -35,6 +33,7 @@ type control struct {
 	batch    []learned
 	add      map[string][]nft.Element
 	probes   []timelock.Probe
+	probeBuf []byte
 	lapsed   []timelock.Client
 	counters map[string]events.Counter
 
@@ -104,8 +103,8 @@ func (c *control) restoreLocks(ctx context.Context) error {
 		for _, e := range elems {
 			c.tracker.Restore(now, e.Addr, e.Expires)
 			c.s.known.mark(e.Addr, now)
-			if port, network, ok := parseLockComment(e.Comment); ok {
-				c.tracker.SetProbeTarget(e.Addr, port, []byte(network))
+			if proto, port, tag, ok := parseLockComment(e.Comment); ok {
+				c.tracker.SetProbeTarget(e.Addr, proto, port, []byte(tag))
 				probeable++
 			}
 			n++
@@ -213,10 +212,10 @@ func (c *control) apply(ctx context.Context) {
 		if !l.lock || !c.tracker.Enabled() {
 			continue
 		}
-		cl, isNew := c.tracker.Evidence(l.at, l.client, l.port, l.network[:l.netLen], l.reason)
+		cl, isNew := c.tracker.Evidence(l.at, l.client, string(l.protocol), l.port, l.tag[:l.tagLen], l.reason)
 		if isNew {
 			c.locks.forget(cl.Addr)
-			st.events.ClientAppeared(cl.Addr, slogReason(cl.Reason))
+			st.events.ClientAppeared(cl.Addr, slog.String("protocol", string(l.protocol)), slogReason(cl.Reason))
 		}
 
 		if write, _ := c.locks.due(cl.Addr, l.at, lockEvery); write {
@@ -224,7 +223,7 @@ func (c *control) apply(ctx context.Context) {
 			if cl.Addr.Is6() {
 				set = nft.SetLocked6
 			}
-			c.add[set] = append(c.add[set], nft.Element{Addr: cl.Addr, Comment: lockComment(cl.Port, []byte(cl.Network))})
+			c.add[set] = append(c.add[set], nft.Element{Addr: cl.Addr, Comment: lockComment(cl.Protocol, cl.Port, []byte(cl.Tag))})
 		}
 		if c.cdir != nil {
 			if _, err := c.cdir.Put(clientdir.FromClient(cl)); err != nil {
@@ -233,6 +232,14 @@ func (c *control) apply(ctx context.Context) {
 		}
 	}
 	c.write(ctx)
+}
+
+// storeReason is a peer's reason in the storefile: "<protocol>/<reason>".
+func storeReason(p inspect.Peer) string {
+	if p.Protocol == "" {
+		return p.Reason
+	}
+	return string(p.Protocol) + "/" + p.Reason
 }
 
 // learnPeer queues a peer's kernel write (deduplicated and rate-limited per
@@ -256,10 +263,10 @@ func (c *control) learnPeer(st *runState, p inspect.Peer, at time.Time, every ti
 		if s.metrics != nil {
 			s.metrics.PeerLearned()
 		}
-		st.events.PeerLearned(netip.AddrPortFrom(p.Addr, p.Port), slogReason(p.Reason))
+		st.events.PeerLearned(netip.AddrPortFrom(p.Addr, p.Port), slog.String("protocol", string(p.Protocol)), slogReason(p.Reason))
 	}
 	if c.store != nil {
-		c.store.Put(store.Peer{Addr: p.Addr, Port: p.Port, LastSeen: at, Reason: p.Reason})
+		c.store.Put(store.Peer{Addr: p.Addr, Port: p.Port, LastSeen: at, Reason: storeReason(p)})
 	}
 }
 
@@ -341,7 +348,15 @@ func (c *control) tick(ctx context.Context) {
 		if !c.tcp.start(ctx, src, p.AddrPort(), s.now) {
 			s.log.Debug("TCP time-lock probe skipped: too many in flight", "client", p.AddrPort())
 		}
-		if err := s.sender.SendUDP(netip.AddrPortFrom(src, probePort), p.AddrPort(), p.Payload); err != nil {
+		// The protocol's own probe, where its detector has one and is
+		// enabled; the TCP probe above works for every protocol.
+		d, ok := st.detectors.Lookup(inspect.Protocol(p.Protocol))
+		prober, isProber := d.(inspect.Prober)
+		if !ok || !isProber {
+			continue
+		}
+		c.probeBuf = prober.ProbePayload(c.probeBuf[:0], p.Tag)
+		if err := s.sender.SendUDP(netip.AddrPortFrom(src, prober.ProbeSourcePort()), p.AddrPort(), c.probeBuf); err != nil {
 			s.log.Warn("time-lock probe not sent", "client", p.AddrPort(), "err", err)
 			continue
 		}
@@ -405,7 +420,11 @@ func (c *control) tcpProbeDone(ctx context.Context, r tcpProbeResult) {
 		s.metrics.ProbeAnswered()
 	}
 	s.log.Debug("TCP time-lock probe answered", "client", r.client)
-	c.batch = append(c.batch[:0], learned{at: r.at, lock: true, client: r.client.Addr(), port: r.client.Port(), reason: inspect.ReasonProbeAnswer})
+	l := learned{at: r.at, lock: true, client: r.client.Addr(), reason: inspect.ReasonProbeAnswer}
+	if cl, ok := c.tracker.Get(r.client.Addr()); ok {
+		l.protocol, l.port, l.tagLen = inspect.Protocol(cl.Protocol), cl.Port, uint8(copy(l.tag[:], cl.Tag))
+	}
+	c.batch = append(c.batch[:0], l)
 	c.apply(ctx)
 }
 

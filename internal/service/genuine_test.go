@@ -151,7 +151,8 @@ func TestKernelPeersSavedAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	h2 := startWith(t, cfg, fw)
-	time.Sleep(100 * time.Millisecond)
+	// Stop only once the start (and its storefile load) is over.
+	eventually(t, "service inspecting", func() bool { return bytes.Contains(h2.syncLogs(), []byte("msg=inspecting")) })
 	if bytes.Contains(h2.syncLogs(), []byte("peers found in the kernel saved")) {
 		t.Fatalf("peers saved again after a clean stop:\n%s", h2.syncLogs())
 	}

@@ -1,12 +1,14 @@
 package service
 
 import (
+	"encoding/hex"
 	"log/slog"
 	"net/netip"
 	"sync/atomic"
 	"time"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/internal/events"
 	"github.com/ftwall/ftwall/internal/queue"
 )
@@ -14,16 +16,17 @@ import (
 // learned is what the packet path hands to the control goroutine: peers to
 // block and a client to lock. It holds no reference to the packet buffer.
 type learned struct {
-	at      time.Time
-	peers   [2]inspect.Peer
-	npeers  int
-	lock    bool
-	client  netip.Addr
-	port    uint16
-	network [inspect.MaxNetworkLen]byte
-	netLen  uint8
-	reason  string
-	inDev   uint32
+	at       time.Time
+	peers    [2]inspect.Peer
+	npeers   int
+	lock     bool
+	client   netip.Addr
+	protocol inspect.Protocol
+	port     uint16
+	tag      [inspect.MaxTagLen]byte
+	tagLen   uint8
+	reason   string
+	inDev    uint32
 }
 
 // sender sends one UDP datagram with any source address (rawsend.Sender).
@@ -33,7 +36,10 @@ type sender interface {
 
 // handlerStats are the packet path's counters (read by metrics and tests).
 type handlerStats struct {
-	Candidates   [inspect.NumKinds]atomic.Uint64 // by evidence kind; index 0 = not FastTrack
+	// Candidates counts candidates by detector (its index in the enabled
+	// detectors) and kind; NotEvidence those no detector recognised.
+	Candidates   [maxDetectors][inspect.MaxKinds]atomic.Uint64
+	NotEvidence  atomic.Uint64
 	DecodeErrors atomic.Uint64
 	Dropped      atomic.Uint64
 	Accepted     atomic.Uint64
@@ -65,14 +71,16 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		stats.Accepted.Add(1)
 		return queue.Accept
 	}
-	if !inspect.Classify(&r.pkt, &r.ev) {
-		stats.Candidates[0].Add(1)
+	if !st.detectors.Classify(&r.pkt, &r.ev) {
+		stats.NotEvidence.Add(1)
 		stats.Accepted.Add(1)
 		return queue.Accept
 	}
-	stats.Candidates[r.ev.Kind].Add(1)
+	if i := st.detectors.Index(r.ev.Protocol); i >= 0 && i < maxDetectors && int(r.ev.Kind) < inspect.MaxKinds {
+		stats.Candidates[i][r.ev.Kind].Add(1)
+	}
 	if s.metrics != nil {
-		s.metrics.Candidate(r.ev.Kind.String())
+		s.metrics.Candidate(string(r.ev.Protocol), r.ev.KindName())
 	}
 	fromLAN, known := st.ifs.isLAN(p.InDev)
 	if !known && p.InDev != 0 {
@@ -80,7 +88,7 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		// treat the packet as not LAN (only known LAN interfaces are trusted).
 		s.requestIfaceRefresh()
 	}
-	if r.ev.Kind == inspect.KindSessionOpen && fromLAN {
+	if r.ev.Kind == fasttrack.KindSessionOpen && fromLAN {
 		r.ev.ClientKnown = s.known.known(r.ev.Src.Addr(), s.now())
 	}
 	inspect.Decide(&r.ev, fromLAN, &st.settings, &r.d)
@@ -91,8 +99,7 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		s.known.mark(d.Lock.Addr, s.now())
 	}
 	verdict := d.Verdict
-	probeAnswer := fromLAN && p.Hook == queue.HookInput && (r.ev.Kind == inspect.KindNodePong || r.ev.Kind == inspect.KindSupernodePong)
-	if probeAnswer {
+	if d.ProbeAnswer && p.Hook == queue.HookInput {
 		stats.ProbeAnswers.Add(1)
 		if s.metrics != nil {
 			s.metrics.ProbeAnswered()
@@ -101,7 +108,7 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		// would only make the kernel send an ICMP error back to the client.
 		verdict = inspect.Drop
 	}
-	if r.ev.Kind == inspect.KindSessionOpen && fromLAN && !d.Lock.Valid && s.holds.hold(r.ev.Src, r.ev.Dst, s.now()) {
+	if r.ev.Weak && fromLAN && !d.Lock.Valid && s.holds.hold(r.ev.Src, r.ev.Dst, s.now()) {
 		// A client not known yet: its TCP retransmits the opener.
 		stats.OpenersHeld.Add(1)
 		verdict = inspect.Drop
@@ -116,8 +123,9 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		if d.Lock.Valid {
 			l.lock = true
 			l.client = d.Lock.Addr
+			l.protocol = d.Lock.Protocol
 			l.port = d.Lock.Port
-			l.netLen = uint8(copy(l.network[:], d.Lock.Network))
+			l.tagLen = uint8(copy(l.tag[:], d.Lock.Tag))
 			l.reason = d.Lock.Reason
 		}
 		select {
@@ -158,7 +166,7 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 // logCandidate emits the per-packet event letters u/U/t/T when enabled.
 func (s *Service) logCandidate(st *runState, ev *inspect.Evidence, d *inspect.Decision, verdict inspect.Verdict, fromLAN bool) {
 	ew := st.events
-	udp := !ev.Kind.TCP()
+	udp := ev.UDP
 	dropped := verdict == inspect.Drop
 	var letter bool
 	switch {
@@ -175,20 +183,34 @@ func (s *Service) logCandidate(st *runState, ev *inspect.Evidence, d *inspect.De
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("kind", ev.Kind.String()),
+		slog.String("protocol", string(ev.Protocol)),
+		slog.String("kind", ev.KindName()),
 		slog.String("src", ev.Src.String()),
 		slog.String("dst", ev.Dst.String()),
 		slog.Bool("from_lan", fromLAN),
 	}
-	if len(ev.Network) > 0 {
-		attrs = append(attrs, slog.String("network", string(ev.Network)))
-	}
-	if ev.Supernode.IsValid() {
-		attrs = append(attrs, slog.String("supernode", ev.Supernode.String()))
+	for _, f := range ev.FieldList() {
+		attrs = append(attrs, fieldAttr(f))
 	}
 	if udp {
 		ew.UDP(dropped, attrs...)
 	} else {
 		ew.TCP(dropped, attrs...)
 	}
+}
+
+// maxDetectors bounds the detectors counted in handlerStats.
+const maxDetectors = 8
+
+// fieldAttr turns an evidence detail into a log attribute.
+func fieldAttr(f inspect.Field) slog.Attr {
+	switch f.Type {
+	case inspect.FieldNum:
+		return slog.Uint64(f.Key, f.Num)
+	case inspect.FieldAddr:
+		return slog.String(f.Key, f.Addr.String())
+	case inspect.FieldHex:
+		return slog.String(f.Key, hex.EncodeToString(f.Text))
+	}
+	return slog.String(f.Key, string(f.Text))
 }

@@ -33,11 +33,12 @@ import (
 // runState is what the packet path reads; it is replaced whole (atomically)
 // on reload and when the interfaces change.
 type runState struct {
-	cfg      Config
-	settings inspect.Settings
-	ifs      *ifaceView
-	dryRun   bool
-	events   *events.Events
+	cfg       Config
+	detectors inspect.Detectors
+	settings  inspect.Settings
+	ifs       *ifaceView
+	dryRun    bool
+	events    *events.Events
 }
 
 // Deps are the service's outside world; tests replace them.
@@ -160,10 +161,11 @@ func (s *Service) buildState(cfg Config) (*runState, error) {
 		return nil, fmt.Errorf("--log: %w", err)
 	}
 	st := &runState{
-		cfg:    cfg,
-		ifs:    ifs,
-		dryRun: cfg.DryRun,
-		events: events.New(s.log, mask),
+		cfg:       cfg,
+		detectors: cfg.Detectors,
+		ifs:       ifs,
+		dryRun:    cfg.DryRun,
+		events:    events.New(s.log, mask),
 		settings: inspect.Settings{
 			LAN:      ifs.lanNets,
 			Allow:    cfg.Ruleset.Allow,
@@ -287,9 +289,11 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 func (s *Service) totalCandidates() uint64 {
-	var n uint64
+	n := s.stats.NotEvidence.Load()
 	for i := range s.stats.Candidates {
-		n += s.stats.Candidates[i].Load()
+		for k := range s.stats.Candidates[i] {
+			n += s.stats.Candidates[i][k].Load()
+		}
 	}
 	return n
 }

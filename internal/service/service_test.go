@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/ftwall/ftwall/internal/lab"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -12,7 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/internal/lab"
+
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/inspect/inspecttest"
 	"github.com/ftwall/ftwall/internal/queue"
 	"github.com/ftwall/ftwall/nft"
@@ -221,7 +222,7 @@ func TestPingIsDroppedLearnedAndAnswered(t *testing.T) {
 	eventually(t, "peer in peers4", func() bool { return has(t, h.fw, nft.SetPeers4, peer.Addr()) })
 	eventually(t, "client in locked4", func() bool { return has(t, h.fw, nft.SetLocked4, client.Addr()) })
 	s := h.snd.all()
-	if len(s) == 0 || s[0].from != peer || s[0].to != client || s[0].payload[0] != inspect.MsgNodePong {
+	if len(s) == 0 || s[0].from != peer || s[0].to != client || s[0].payload[0] != fasttrack.MsgNodePong {
 		t.Fatalf("spoofed pong: %+v", s)
 	}
 }
@@ -274,7 +275,7 @@ func TestTimeLockProbeAndLapse(t *testing.T) {
 	var probe sent
 	eventually(t, "probe sent", func() bool {
 		for _, s := range h.snd.all() {
-			if s.payload[0] == inspect.MsgNodePing {
+			if s.payload[0] == fasttrack.MsgNodePing {
 				probe = s
 				return true
 			}
@@ -284,7 +285,7 @@ func TestTimeLockProbeAndLapse(t *testing.T) {
 	if probe.from != netip.MustParseAddrPort("10.0.1.1:1214") || probe.to != client {
 		t.Fatalf("probe %v → %v, want 10.0.1.1:1214 → %v", probe.from, probe.to, client)
 	}
-	if !bytes.Equal(probe.payload, inspect.AppendPing(nil, "fileshare")) {
+	if !bytes.Equal(probe.payload, fasttrack.AppendPing(nil, "fileshare")) {
 		t.Fatalf("probe payload %q", probe.payload)
 	}
 	// The client's answer arrives on the input hook: dropped (nobody
@@ -364,7 +365,7 @@ func TestRestartKeepsProbingFromElementComment(t *testing.T) {
 	h := startWith(t, cfg, fw)
 	eventually(t, "probe to the restored client", func() bool {
 		for _, s := range h.snd.all() {
-			if s.to == netip.MustParseAddrPort("10.0.1.2:4321") && bytes.Equal(s.payload, inspect.AppendPing(nil, "fileshare")) {
+			if s.to == netip.MustParseAddrPort("10.0.1.2:4321") && bytes.Equal(s.payload, fasttrack.AppendPing(nil, "fileshare")) {
 				return true
 			}
 		}
@@ -379,7 +380,7 @@ func TestRestartKeepsProbingFromElementComment(t *testing.T) {
 	eventually(t, "lock element with comment", func() bool {
 		elems, _ := h.fw.Elements(ctx, nft.SetLocked4)
 		for _, e := range elems {
-			if e.Addr == other.Addr() && e.Comment == "port=5555 net=Grokster" {
+			if e.Addr == other.Addr() && e.Comment == "proto=fasttrack port=5555 tag=Grokster" {
 				return true
 			}
 		}

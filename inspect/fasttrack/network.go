@@ -1,4 +1,4 @@
-package inspect
+package fasttrack
 
 // Network names: the bounds of what counts as a FastTrack network name.
 // Names seen in the wild are 5 to 9 characters long (KaZaA, fileshare,

@@ -1,4 +1,4 @@
-package inspect_test
+package fasttrack_test
 
 import (
 	"bytes"
@@ -6,15 +6,27 @@ import (
 	"testing"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/inspect/inspecttest"
 )
 
-func decide(t *testing.T, pkt []byte, fromLAN bool, s *inspect.Settings) (inspect.Evidence, inspect.Decision) {
+// evidence classifies a fixture with the FastTrack detector.
+func evidence(t *testing.T, pkt []byte) inspect.Evidence {
 	t.Helper()
-	ev, ok := classify(t, pkt)
-	if !ok {
+	var p inspect.Packet
+	if err := inspect.Decode(pkt, &p); err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	var ev inspect.Evidence
+	if !ft.Classify(&p, &ev) {
 		t.Fatalf("fixture not classified")
 	}
+	return ev
+}
+
+func decide(t *testing.T, pkt []byte, fromLAN bool, s *inspect.Settings) (inspect.Evidence, inspect.Decision) {
+	t.Helper()
+	ev := evidence(t, pkt)
 	var d inspect.Decision
 	inspect.Decide(&ev, fromLAN, s, &d)
 	return ev, d
@@ -51,15 +63,15 @@ func TestDecidePingFromLAN(t *testing.T) {
 				t.Errorf("peers %v, want %v", peerStrings(&d), want)
 			}
 			l := d.Lock
-			if !l.Valid || l.Addr != fam.client.Addr() || l.Port != fam.client.Port() || string(l.Network) != "KaZaA" || l.Reason != inspect.ReasonUDPPing {
+			if !l.Valid || l.Addr != fam.client.Addr() || l.Port != fam.client.Port() || string(l.Tag) != "KaZaA" || l.Reason != fasttrack.ReasonUDPPing {
 				t.Errorf("lock %+v", l)
 			}
 			r := d.Reply
 			if !r.Valid || r.From != fam.peer || r.To != fam.client {
 				t.Fatalf("reply %+v", r)
 			}
-			var ev inspect.Evidence
-			if !inspect.ClassifyUDP(r.Payload, &ev) || ev.Kind != inspect.KindNodePong {
+			var ev fasttrack.Message
+			if !fasttrack.ClassifyUDP(r.Payload, &ev) || ev.Kind != fasttrack.KindNodePong {
 				t.Errorf("reply payload % x is not a node pong", r.Payload)
 			}
 		})
@@ -68,10 +80,10 @@ func TestDecidePingFromLAN(t *testing.T) {
 
 func TestDecideSupernodePongReply(t *testing.T) {
 	s := settings()
-	s.PongType = inspect.MsgSupernodePong
+	s.PongType = fasttrack.MsgSupernodePong
 	_, d := decide(t, inspecttest.UDP(client4, peer4, inspecttest.Ping("Grokster")), true, s)
-	var ev inspect.Evidence
-	if !d.Reply.Valid || !inspect.ClassifyUDP(d.Reply.Payload, &ev) || ev.Kind != inspect.KindSupernodePong || string(ev.Network) != "Grokster" {
+	var ev fasttrack.Message
+	if !d.Reply.Valid || !fasttrack.ClassifyUDP(d.Reply.Payload, &ev) || ev.Kind != fasttrack.KindSupernodePong || string(ev.Network) != "Grokster" {
 		t.Fatalf("reply % x: %+v", d.Reply.Payload, ev)
 	}
 }
@@ -114,7 +126,7 @@ func TestDecideProbeAnswer(t *testing.T) {
 
 func TestDecidePongToOutside(t *testing.T) {
 	_, d := decide(t, inspecttest.UDP(client4, peer4, inspecttest.NodePong(5)), true, settings())
-	if d.Verdict != inspect.Drop || !equalStrings(peerStrings(&d), []string{peer4.String() + " udp-pong"}) || d.Lock.Reason != inspect.ReasonUDPPong {
+	if d.Verdict != inspect.Drop || !equalStrings(peerStrings(&d), []string{peer4.String() + " udp-pong"}) || d.Lock.Reason != fasttrack.ReasonUDPPong {
 		t.Errorf("%+v", d)
 	}
 }
@@ -127,7 +139,7 @@ func TestDecideHTTP(t *testing.T) {
 		t.Errorf("request: verdict %v peers %v, want drop %v", d.Verdict, peerStrings(&d), want)
 	}
 	// The lock port comes from X-Kazaa-IP (the client's listening port).
-	if !d.Lock.Valid || d.Lock.Addr != client4.Addr() || d.Lock.Port != 3531 || d.Lock.Reason != inspect.ReasonHTTPRequest || string(d.Lock.Network) != "KaZaA" {
+	if !d.Lock.Valid || d.Lock.Addr != client4.Addr() || d.Lock.Port != 3531 || d.Lock.Reason != fasttrack.ReasonHTTPRequest || string(d.Lock.Tag) != "KaZaA" {
 		t.Errorf("request lock %+v", d.Lock)
 	}
 	if d.Reply.Valid {
@@ -142,12 +154,12 @@ func TestDecideHTTP(t *testing.T) {
 	// A LAN host serving (response) or pushing (GIVE) to the outside.
 	_, d = decide(t, inspecttest.TCP(client4, peer4, inspecttest.Response(206)), true, s)
 	if d.Verdict != inspect.Drop || !equalStrings(peerStrings(&d), []string{peer4.String() + " http-response"}) ||
-		d.Lock.Addr != client4.Addr() || d.Lock.Reason != inspect.ReasonHTTPResponse || d.Lock.Port != 1214 {
+		d.Lock.Addr != client4.Addr() || d.Lock.Reason != fasttrack.ReasonHTTPResponse || d.Lock.Port != 1214 {
 		t.Errorf("response: %+v", d)
 	}
 	_, d = decide(t, inspecttest.TCP(client4, peer4, inspecttest.Give(99)), true, s)
 	if d.Verdict != inspect.Drop || !equalStrings(peerStrings(&d), []string{peer4.String() + " give"}) ||
-		d.Lock.Addr != client4.Addr() || d.Lock.Reason != inspect.ReasonGive {
+		d.Lock.Addr != client4.Addr() || d.Lock.Reason != fasttrack.ReasonGive {
 		t.Errorf("give: %+v", d)
 	}
 }
@@ -208,7 +220,7 @@ func TestDecideAddressRules(t *testing.T) {
 
 func TestDecideResetsDecision(t *testing.T) {
 	s := settings()
-	ev, _ := classify(t, inspecttest.UDP(client4, peer4, inspecttest.Ping("KaZaA")))
+	ev := evidence(t, inspecttest.UDP(client4, peer4, inspecttest.Ping("KaZaA")))
 	var d inspect.Decision
 	inspect.Decide(&ev, true, s, &d)
 	first := append([]byte{}, d.Reply.Payload...)

@@ -1,4 +1,6 @@
-package inspect
+package fasttrack
+
+import "github.com/ftwall/ftwall/inspect"
 
 // OpenerLen is the length of a FastTrack session's first client payload: 4
 // "random" bytes, a 4-byte seed and the 4-byte mangled encryption type. The
@@ -24,11 +26,11 @@ const (
 // evidence (Decide). Whether the segment is the connection's first payload
 // is not visible in one packet; the kernel prefilter queues only segments of
 // connections with a handful of packets.
-func classifyOpener(p *Packet, ev *Evidence) bool {
+func classifyOpener(p *inspect.Packet, ev *Message) bool {
 	if len(p.Payload) != OpenerLen || p.TCPFlags&(tcpSYN|tcpFIN|tcpRST|tcpPSH) != tcpPSH {
 		return false
 	}
-	*ev = Evidence{Kind: KindSessionOpen}
+	*ev = Message{Kind: KindSessionOpen}
 	ev.GiFTOpener = [4]byte(p.Payload[:4]) == giFTOpenerPrefix
 	return true
 }

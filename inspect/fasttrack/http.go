@@ -1,4 +1,4 @@
-package inspect
+package fasttrack
 
 import (
 	"bytes"
@@ -20,15 +20,15 @@ const maxGiveDigits = 10
 // line ends are accepted, and only complete header lines before the blank
 // line count: a URL or body containing "X-Kazaa" is not evidence. It fills
 // ev's message fields (not Src/Dst); on false ev is zeroed.
-func ClassifyHTTP(b []byte, ev *Evidence) bool {
+func ClassifyHTTP(b []byte, ev *Message) bool {
 	if classifyHTTP(b, ev) {
 		return true
 	}
-	*ev = Evidence{}
+	*ev = Message{}
 	return false
 }
 
-func classifyHTTP(b []byte, ev *Evidence) bool {
+func classifyHTTP(b []byte, ev *Message) bool {
 	if len(b) < 5 {
 		return false
 	}
@@ -63,7 +63,7 @@ func classifyHTTP(b []byte, ev *Evidence) bool {
 }
 
 // classifyGive accepts "<digits>\r\n" or "<digits>\n" and nothing after.
-func classifyGive(b []byte, ev *Evidence) bool {
+func classifyGive(b []byte, ev *Message) bool {
 	n := len(b)
 	switch {
 	case n >= 2 && b[n-2] == '\r' && b[n-1] == '\n':
@@ -81,7 +81,7 @@ func classifyGive(b []byte, ev *Evidence) bool {
 }
 
 // parseRequestLine checks "<target> HTTP/1.x" after "GET ".
-func parseRequestLine(b []byte, ev *Evidence) bool {
+func parseRequestLine(b []byte, ev *Message) bool {
 	sp := bytes.IndexByte(b, ' ')
 	if sp <= 0 {
 		return false
@@ -104,7 +104,7 @@ func parseRequestLine(b []byte, ev *Evidence) bool {
 
 // fastTrackTarget reports whether target is one of the FastTrack request
 // paths, and picks the hash out of "/.hash=".
-func fastTrackTarget(t []byte, ev *Evidence) bool {
+func fastTrackTarget(t []byte, ev *Message) bool {
 	switch {
 	case hasPrefix(t, "/.hash="):
 		h := t[len("/.hash="):]
@@ -131,7 +131,7 @@ func fastTrackTarget(t []byte, ev *Evidence) bool {
 }
 
 // parseStatusLine checks "x <3 digits>[ reason]" after "HTTP/1.".
-func parseStatusLine(b []byte, ev *Evidence) bool {
+func parseStatusLine(b []byte, ev *Message) bool {
 	if len(b) < 5 || !isDigit(b[0]) || b[1] != ' ' {
 		return false
 	}
@@ -152,7 +152,7 @@ func parseStatusLine(b []byte, ev *Evidence) bool {
 // count (a line cut by the end of the segment is ignored); header names
 // are case-insensitive; CRLF and bare LF both end a line; parsing stops at
 // the first line that is not a header.
-func ParseHeaders(b []byte, ev *Evidence) bool {
+func ParseHeaders(b []byte, ev *Message) bool {
 	ft := false
 	for len(b) > 0 {
 		nl := bytes.IndexByte(b, '\n')
@@ -180,7 +180,7 @@ func ParseHeaders(b []byte, ev *Evidence) bool {
 
 // header records one header and reports whether it marks FastTrack. The
 // first occurrence of each header wins.
-func header(name, value []byte, ev *Evidence) bool {
+func header(name, value []byte, ev *Message) bool {
 	if hasPrefixFold(name, "X-Kazaa") {
 		rest := name[len("X-Kazaa"):]
 		switch {

@@ -1,4 +1,4 @@
-package inspect_test
+package fasttrack_test
 
 import (
 	"testing"
@@ -13,7 +13,7 @@ func pipeline(pkt []byte, s *inspect.Settings, p *inspect.Packet, ev *inspect.Ev
 	if inspect.Decode(pkt, p) != nil {
 		return false
 	}
-	if !inspect.Classify(p, ev) {
+	if !ft.Classify(p, ev) {
 		return false
 	}
 	inspect.Decide(ev, true, s, d)

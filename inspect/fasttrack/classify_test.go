@@ -1,4 +1,4 @@
-package inspect_test
+package fasttrack_test
 
 import (
 	"bytes"
@@ -8,17 +8,18 @@ import (
 	"testing"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/inspect/inspecttest"
 )
 
-func classify(t *testing.T, pkt []byte) (inspect.Evidence, bool) {
+func classify(t *testing.T, pkt []byte) (fasttrack.Message, bool) {
 	t.Helper()
 	var p inspect.Packet
 	if err := inspect.Decode(pkt, &p); err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
-	var ev inspect.Evidence
-	ok := inspect.Classify(&p, &ev)
+	var ev fasttrack.Message
+	ok := fasttrack.ClassifyMessage(&p, &ev)
 	return ev, ok
 }
 
@@ -30,11 +31,11 @@ func TestClassifyUDPMessages(t *testing.T) {
 				payload  []byte
 				kind     inspect.Kind
 				network  string
-				checkout func(t *testing.T, ev *inspect.Evidence)
+				checkout func(t *testing.T, ev *fasttrack.Message)
 			}{
-				{"ping", inspecttest.Ping(name), inspect.KindPing, name, nil},
-				{"ping enc a9", inspecttest.PingEnc(name, 0xa9), inspect.KindPing, name, nil},
-				{"supernode pong", inspecttest.SupernodePong(name), inspect.KindSupernodePong, name, func(t *testing.T, ev *inspect.Evidence) {
+				{"ping", inspecttest.Ping(name), fasttrack.KindPing, name, nil},
+				{"ping enc a9", inspecttest.PingEnc(name, 0xa9), fasttrack.KindPing, name, nil},
+				{"supernode pong", inspecttest.SupernodePong(name), fasttrack.KindSupernodePong, name, func(t *testing.T, ev *fasttrack.Message) {
 					if ev.Load != 40 {
 						t.Errorf("Load = %d, want 40", ev.Load)
 					}
@@ -49,9 +50,6 @@ func TestClassifyUDPMessages(t *testing.T) {
 					if string(ev.Network) != c.network {
 						t.Errorf("Network = %q, want %q", ev.Network, c.network)
 					}
-					if ev.Src != fam.client || ev.Dst != fam.peer {
-						t.Errorf("endpoints %v → %v, want %v → %v", ev.Src, ev.Dst, fam.client, fam.peer)
-					}
 					if c.checkout != nil {
 						c.checkout(t, &ev)
 					}
@@ -60,19 +58,19 @@ func TestClassifyUDPMessages(t *testing.T) {
 		}
 		t.Run(fam.name+"/node pong", func(t *testing.T) {
 			ev, ok := classify(t, inspecttest.UDP(fam.peer, fam.client, inspecttest.NodePong(0xdeadbeef)))
-			if !ok || ev.Kind != inspect.KindNodePong || ev.ID != 0xdeadbeef || ev.NodeAddr.IsValid() {
+			if !ok || ev.Kind != fasttrack.KindNodePong || ev.ID != 0xdeadbeef || ev.NodeAddr.IsValid() {
 				t.Fatalf("got ok=%v %+v", ok, ev)
 			}
 		})
 		t.Run(fam.name+"/node pong with address", func(t *testing.T) {
 			ev, ok := classify(t, inspecttest.UDP(fam.peer, fam.client, inspecttest.NodePongAddr(9, [4]byte{198, 51, 100, 9}, 2222)))
-			if !ok || ev.Kind != inspect.KindNodePong || ev.ID != 9 || ev.NodeAddr != netip.MustParseAddrPort("198.51.100.9:2222") {
+			if !ok || ev.Kind != fasttrack.KindNodePong || ev.ID != 9 || ev.NodeAddr != netip.MustParseAddrPort("198.51.100.9:2222") {
 				t.Fatalf("got ok=%v %+v", ok, ev)
 			}
 		})
 		t.Run(fam.name+"/id", func(t *testing.T) {
 			ev, ok := classify(t, inspecttest.UDP(fam.client, fam.peer, inspecttest.ID(0x01020304)))
-			if !ok || ev.Kind != inspect.KindID || ev.ID != 0x01020304 {
+			if !ok || ev.Kind != fasttrack.KindID || ev.ID != 0x01020304 {
 				t.Fatalf("got ok=%v %+v", ok, ev)
 			}
 		})
@@ -86,7 +84,7 @@ func TestClassifySpecExamplePing(t *testing.T) {
 		t.Fatalf("AppendPing differs from the spec example: % x", inspecttest.Ping("KaZaA"))
 	}
 	ev, ok := classify(t, inspecttest.UDP(client4, peer4, payload))
-	if !ok || ev.Kind != inspect.KindPing || string(ev.Network) != "KaZaA" || inspect.KnownNetwork(ev.Network) != "KaZaA" {
+	if !ok || ev.Kind != fasttrack.KindPing || string(ev.Network) != "KaZaA" || fasttrack.KnownNetwork(ev.Network) != "KaZaA" {
 		t.Fatalf("got ok=%v %+v", ok, ev)
 	}
 	if got := len(inspecttest.Ping("fileshare")); got != 16 {
@@ -102,11 +100,11 @@ func TestClassifySpecExamplePing(t *testing.T) {
 
 func TestNetworkNamesCaseInsensitive(t *testing.T) {
 	for _, n := range []string{"kazaa", "KAZAA", "KaZaA"} {
-		if inspect.KnownNetwork([]byte(n)) != "KaZaA" || !inspect.SameNetwork([]byte(n), []byte("KaZaA")) {
+		if fasttrack.KnownNetwork([]byte(n)) != "KaZaA" || !fasttrack.SameNetwork([]byte(n), []byte("KaZaA")) {
 			t.Errorf("%q not recognised as KaZaA", n)
 		}
 	}
-	if inspect.KnownNetwork([]byte("NewNet")) != "" || inspect.SameNetwork([]byte("KaZaA"), []byte("KaZaB")) {
+	if fasttrack.KnownNetwork([]byte("NewNet")) != "" || fasttrack.SameNetwork([]byte("KaZaA"), []byte("KaZaB")) {
 		t.Error("unknown names matched a known one")
 	}
 }
@@ -123,7 +121,7 @@ func TestClassifyHTTP(t *testing.T) {
 		status                     uint16
 		give, path, userAgentStart string
 	}
-	full := want{kind: inspect.KindHTTPRequest, username: "alice", network: "KaZaA", hash: inspecttest.Hash,
+	full := want{kind: fasttrack.KindHTTPRequest, username: "alice", network: "KaZaA", hash: inspecttest.Hash,
 		self: inspecttest.SelfIP, supernode: inspecttest.Supernode, path: "/.hash=" + inspecttest.Hash, userAgentStart: "KazaaClient"}
 	cases := []struct {
 		name    string
@@ -134,21 +132,21 @@ func TestClassifyHTTP(t *testing.T) {
 		{"lower-case header names", lower, full},
 		{"upper-case header names", upper, full},
 		{"bare LF", bareLF, full},
-		{"get id/name giFT", inspecttest.GetIDName(), want{kind: inspect.KindHTTPRequest, path: "/1234/song.mp3", userAgentStart: "giFT-FastTrack"}},
-		{"peerenabler", inspecttest.GetPeerEnabler(), want{kind: inspect.KindHTTPRequest, hash: inspecttest.Hash, path: "/.hash=" + inspecttest.Hash, userAgentStart: "PeerEnabler/"}},
-		{"download", inspecttest.GetPath("/.download/42"), want{kind: inspect.KindHTTPRequest, username: "alice", network: "KaZaA", self: inspecttest.SelfIP, supernode: inspecttest.Supernode, path: "/.download/42", userAgentStart: "KazaaClient"}},
-		{"supernode", inspecttest.GetPath("/.supernode"), want{kind: inspect.KindHTTPRequest, username: "alice", network: "KaZaA", self: inspecttest.SelfIP, supernode: inspecttest.Supernode, path: "/.supernode", userAgentStart: "KazaaClient"}},
-		{"status", inspecttest.GetPath("/.status"), want{kind: inspect.KindHTTPRequest, username: "alice", network: "KaZaA", self: inspecttest.SelfIP, supernode: inspecttest.Supernode, path: "/.status", userAgentStart: "KazaaClient"}},
-		{"network", inspecttest.GetPath("/.network"), want{kind: inspect.KindHTTPRequest, username: "alice", network: "KaZaA", self: inspecttest.SelfIP, supernode: inspecttest.Supernode, path: "/.network", userAgentStart: "KazaaClient"}},
-		{"files", inspecttest.GetPath("/.files"), want{kind: inspect.KindHTTPRequest, username: "alice", network: "KaZaA", self: inspecttest.SelfIP, supernode: inspecttest.Supernode, path: "/.files", userAgentStart: "KazaaClient"}},
-		{"response 206", inspecttest.Response(206), want{kind: inspect.KindHTTPResponse, username: "bob", network: "KaZaA", self: "203.0.113.50:1214", status: 206, userAgentStart: "KazaaClient"}},
-		{"response 503", inspecttest.Response(503), want{kind: inspect.KindHTTPResponse, username: "bob", network: "KaZaA", self: "203.0.113.50:1214", status: 503, userAgentStart: "KazaaClient"}},
-		{"response 404 http/1.0", bytes.Replace(inspecttest.Response(404), []byte("HTTP/1.1"), []byte("HTTP/1.0"), 1), want{kind: inspect.KindHTTPResponse, username: "bob", network: "KaZaA", self: "203.0.113.50:1214", status: 404, userAgentStart: "KazaaClient"}},
-		{"give", inspecttest.Give(4711), want{kind: inspect.KindGive, give: "4711"}},
-		{"give bare LF", []byte("GIVE 17\n"), want{kind: inspect.KindGive, give: "17"}},
-		{"only x-kazaa-xferid", inspecttest.Lines("GET /.hash="+inspecttest.Hash+" HTTP/1.1", "X-Kazaa-XferId: 99"), want{kind: inspect.KindHTTPRequest, hash: inspecttest.Hash, path: "/.hash=" + inspecttest.Hash}},
-		{"headers cut, complete ones count", []byte("GET /.hash=" + inspecttest.Hash + " HTTP/1.1\r\nX-Kazaa-Username: alice\r\nX-Kazaa-IP: 192.0.2.1"), want{kind: inspect.KindHTTPRequest, username: "alice", hash: inspecttest.Hash, path: "/.hash=" + inspecttest.Hash}},
-		{"bad ip value ignored", inspecttest.Lines("GET /.files HTTP/1.1", "X-Kazaa-IP: 999.1.2.3:1214", "X-Kazaa-SupernodeIP: 198.51.100.20"), want{kind: inspect.KindHTTPRequest, path: "/.files"}},
+		{"get id/name giFT", inspecttest.GetIDName(), want{kind: fasttrack.KindHTTPRequest, path: "/1234/song.mp3", userAgentStart: "giFT-FastTrack"}},
+		{"peerenabler", inspecttest.GetPeerEnabler(), want{kind: fasttrack.KindHTTPRequest, hash: inspecttest.Hash, path: "/.hash=" + inspecttest.Hash, userAgentStart: "PeerEnabler/"}},
+		{"download", inspecttest.GetPath("/.download/42"), want{kind: fasttrack.KindHTTPRequest, username: "alice", network: "KaZaA", self: inspecttest.SelfIP, supernode: inspecttest.Supernode, path: "/.download/42", userAgentStart: "KazaaClient"}},
+		{"supernode", inspecttest.GetPath("/.supernode"), want{kind: fasttrack.KindHTTPRequest, username: "alice", network: "KaZaA", self: inspecttest.SelfIP, supernode: inspecttest.Supernode, path: "/.supernode", userAgentStart: "KazaaClient"}},
+		{"status", inspecttest.GetPath("/.status"), want{kind: fasttrack.KindHTTPRequest, username: "alice", network: "KaZaA", self: inspecttest.SelfIP, supernode: inspecttest.Supernode, path: "/.status", userAgentStart: "KazaaClient"}},
+		{"network", inspecttest.GetPath("/.network"), want{kind: fasttrack.KindHTTPRequest, username: "alice", network: "KaZaA", self: inspecttest.SelfIP, supernode: inspecttest.Supernode, path: "/.network", userAgentStart: "KazaaClient"}},
+		{"files", inspecttest.GetPath("/.files"), want{kind: fasttrack.KindHTTPRequest, username: "alice", network: "KaZaA", self: inspecttest.SelfIP, supernode: inspecttest.Supernode, path: "/.files", userAgentStart: "KazaaClient"}},
+		{"response 206", inspecttest.Response(206), want{kind: fasttrack.KindHTTPResponse, username: "bob", network: "KaZaA", self: "203.0.113.50:1214", status: 206, userAgentStart: "KazaaClient"}},
+		{"response 503", inspecttest.Response(503), want{kind: fasttrack.KindHTTPResponse, username: "bob", network: "KaZaA", self: "203.0.113.50:1214", status: 503, userAgentStart: "KazaaClient"}},
+		{"response 404 http/1.0", bytes.Replace(inspecttest.Response(404), []byte("HTTP/1.1"), []byte("HTTP/1.0"), 1), want{kind: fasttrack.KindHTTPResponse, username: "bob", network: "KaZaA", self: "203.0.113.50:1214", status: 404, userAgentStart: "KazaaClient"}},
+		{"give", inspecttest.Give(4711), want{kind: fasttrack.KindGive, give: "4711"}},
+		{"give bare LF", []byte("GIVE 17\n"), want{kind: fasttrack.KindGive, give: "17"}},
+		{"only x-kazaa-xferid", inspecttest.Lines("GET /.hash="+inspecttest.Hash+" HTTP/1.1", "X-Kazaa-XferId: 99"), want{kind: fasttrack.KindHTTPRequest, hash: inspecttest.Hash, path: "/.hash=" + inspecttest.Hash}},
+		{"headers cut, complete ones count", []byte("GET /.hash=" + inspecttest.Hash + " HTTP/1.1\r\nX-Kazaa-Username: alice\r\nX-Kazaa-IP: 192.0.2.1"), want{kind: fasttrack.KindHTTPRequest, username: "alice", hash: inspecttest.Hash, path: "/.hash=" + inspecttest.Hash}},
+		{"bad ip value ignored", inspecttest.Lines("GET /.files HTTP/1.1", "X-Kazaa-IP: 999.1.2.3:1214", "X-Kazaa-SupernodeIP: 198.51.100.20"), want{kind: fasttrack.KindHTTPRequest, path: "/.files"}},
 	}
 	for _, fam := range families() {
 		for _, c := range cases {
@@ -172,9 +170,6 @@ func TestClassifyHTTP(t *testing.T) {
 				if got != w {
 					t.Errorf("got  %+v\nwant %+v", got, w)
 				}
-				if ev.Src != fam.client || ev.Dst != fam.peer {
-					t.Errorf("endpoints %v → %v", ev.Src, ev.Dst)
-				}
 			})
 		}
 	}
@@ -184,10 +179,10 @@ func TestNearMissesAreNotEvidence(t *testing.T) {
 	for _, m := range nearMisses() {
 		t.Run(m.name, func(t *testing.T) {
 			ev, ok := classify(t, m.pkt)
-			if ok || ev.Kind != inspect.KindNone {
+			if ok || ev.Kind != fasttrack.KindNone {
 				t.Fatalf("classified as %v: %+v", ev.Kind, ev)
 			}
-			if !reflect.DeepEqual(ev, inspect.Evidence{}) {
+			if !reflect.DeepEqual(ev, fasttrack.Message{}) {
 				t.Errorf("evidence not zeroed: %+v", ev)
 			}
 		})

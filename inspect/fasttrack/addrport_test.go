@@ -1,4 +1,4 @@
-package inspect
+package fasttrack
 
 import (
 	"net/netip"

@@ -1,4 +1,4 @@
-package inspect_test
+package fasttrack_test
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/inspect/inspecttest"
 )
 
@@ -64,12 +65,12 @@ func FuzzDecodeClassify(f *testing.F) {
 			t.Fatal("Payload does not alias the input")
 		}
 		var ev inspect.Evidence
-		ok := inspect.Classify(&p, &ev)
+		ok := ft.Classify(&p, &ev)
 		if !bytes.Equal(orig, b) {
 			t.Fatal("input modified")
 		}
 		if !ok {
-			if ev.Kind != inspect.KindNone {
+			if ev.Kind != fasttrack.KindNone {
 				t.Fatalf("false with kind %v", ev.Kind)
 			}
 			return
@@ -77,19 +78,22 @@ func FuzzDecodeClassify(f *testing.F) {
 		if err != nil || !p.Transport || p.FragOffset != 0 {
 			t.Fatalf("evidence from a packet that did not decode fully: err=%v %+v", err, p)
 		}
-		if ev.Kind == inspect.KindNone || int(ev.Kind) >= inspect.NumKinds {
+		if ev.Kind == fasttrack.KindNone || int(ev.Kind) >= fasttrack.NumKinds {
 			t.Fatalf("kind %v", ev.Kind)
 		}
-		if ev.Kind.UDP() != (p.Proto == inspect.ProtoUDP) || ev.Kind.TCP() != (p.Proto == inspect.ProtoTCP) {
+		if fasttrack.IsUDP(ev.Kind) != (p.Proto == inspect.ProtoUDP) || ev.UDP != (p.Proto == inspect.ProtoUDP) {
 			t.Fatalf("kind %v from protocol %d", ev.Kind, p.Proto)
 		}
-		for _, f := range [][]byte{ev.Network, ev.Username, ev.Hash, ev.Path, ev.UserAgent, ev.GiveID} {
-			if !within(f, p.Payload) {
+		if ev.Protocol != fasttrack.Protocol || ev.Src != p.SrcAddrPort() || ev.Dst != p.DstAddrPort() {
+			t.Fatalf("dispatcher fields %v %v → %v", ev.Protocol, ev.Src, ev.Dst)
+		}
+		for _, f := range ev.FieldList() {
+			if !within(f.Text, p.Payload) {
 				t.Fatal("evidence field outside the payload")
 			}
 		}
-		if ev.Network != nil && !inspect.ValidNetworkName(ev.Network) {
-			t.Fatalf("invalid network name %q", ev.Network)
+		if !within(ev.LockTag, p.Payload) || ev.LockTag != nil && !fasttrack.ValidNetworkName(ev.LockTag) {
+			t.Fatalf("invalid network name %q", ev.LockTag)
 		}
 		var d inspect.Decision
 		inspect.Decide(&ev, fromLAN, s, &d)
@@ -108,8 +112,8 @@ func FuzzDecodeClassify(f *testing.F) {
 			t.Fatalf("bad lock %+v", d.Lock)
 		}
 		if d.Reply.Valid {
-			var rev inspect.Evidence
-			if !inspect.ClassifyUDP(d.Reply.Payload, &rev) || (rev.Kind != inspect.KindNodePong && rev.Kind != inspect.KindSupernodePong) {
+			var rev fasttrack.Message
+			if !fasttrack.ClassifyUDP(d.Reply.Payload, &rev) || (rev.Kind != fasttrack.KindNodePong && rev.Kind != fasttrack.KindSupernodePong) {
 				t.Fatalf("reply % x is not a pong", d.Reply.Payload)
 			}
 		}
@@ -150,9 +154,9 @@ func FuzzHTTPHeaders(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var ev inspect.Evidence
-		ok := inspect.ClassifyHTTP(b, &ev)
-		if ok != (ev.Kind != inspect.KindNone) || (ok && !ev.Kind.HTTP()) {
+		var ev fasttrack.Message
+		ok := fasttrack.ClassifyHTTP(b, &ev)
+		if ok != (ev.Kind != fasttrack.KindNone) || (ok && fasttrack.IsUDP(ev.Kind)) {
 			t.Fatalf("ok=%v kind=%v", ok, ev.Kind)
 		}
 		for _, f := range [][]byte{ev.Network, ev.Username, ev.Hash, ev.Path, ev.UserAgent, ev.GiveID} {
@@ -164,15 +168,15 @@ func FuzzHTTPHeaders(f *testing.F) {
 			t.Fatalf("hash %q", ev.Hash)
 		}
 		if e := endOfHeaders(b); e >= 0 {
-			var head inspect.Evidence
-			hok := inspect.ClassifyHTTP(b[:e], &head)
+			var head fasttrack.Message
+			hok := fasttrack.ClassifyHTTP(b[:e], &head)
 			if hok != ok || head.Kind != ev.Kind || !bytes.Equal(head.Username, ev.Username) ||
 				!bytes.Equal(head.Network, ev.Network) || head.SelfAddr != ev.SelfAddr || head.Supernode != ev.Supernode {
 				t.Fatalf("body changed the outcome: %v/%v vs head-only %v/%v", ok, ev.Kind, hok, head.Kind)
 			}
 		}
-		var hev inspect.Evidence
-		inspect.ParseHeaders(b, &hev)
+		var hev fasttrack.Message
+		fasttrack.ParseHeaders(b, &hev)
 		for _, f := range [][]byte{hev.Network, hev.Username, hev.UserAgent} {
 			if !within(f, b) {
 				t.Fatal("header field outside the input")

@@ -1,10 +1,11 @@
-package inspect_test
+package fasttrack_test
 
 import (
 	"net/netip"
 	"testing"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/inspect/inspecttest"
 )
 
@@ -42,9 +43,9 @@ func TestClassifySessionOpener(t *testing.T) {
 				if err := inspect.Decode(opener(c.payload, c.flags, fam), &p); err != nil {
 					t.Fatal(err)
 				}
-				var ev inspect.Evidence
-				ok := inspect.Classify(&p, &ev)
-				if ok != c.want || (ok && (ev.Kind != inspect.KindSessionOpen || ev.GiFTOpener != c.gift)) {
+				var ev fasttrack.Message
+				ok := fasttrack.ClassifyMessage(&p, &ev)
+				if ok != c.want || (ok && (ev.Kind != fasttrack.KindSessionOpen || ev.GiFTOpener != c.gift)) {
 					t.Errorf("Classify = %v kind %v giFT %v, want %v giFT %v", ok, ev.Kind, ev.GiFTOpener, c.want, c.gift)
 				}
 			})
@@ -69,7 +70,7 @@ func TestDecideSessionOpener(t *testing.T) {
 			if dk.Verdict != inspect.Drop || !equalStrings(peerStrings(&dk), []string{fam.peer.String() + " session-open"}) {
 				t.Errorf("known client: %+v", dk)
 			}
-			if !dk.Lock.Valid || dk.Lock.Addr != fam.client.Addr() || dk.Lock.Port != 0 || dk.Lock.Reason != inspect.ReasonSessionOpen {
+			if !dk.Lock.Valid || dk.Lock.Addr != fam.client.Addr() || dk.Lock.Port != 0 || dk.Lock.Reason != fasttrack.ReasonSessionOpen {
 				t.Errorf("known client: lock %+v", dk.Lock)
 			}
 			// giFT's fixed bytes are evidence on their own.

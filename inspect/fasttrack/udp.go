@@ -1,4 +1,4 @@
-package inspect
+package fasttrack
 
 import "net/netip"
 
@@ -15,7 +15,7 @@ const (
 // and fills ev.Kind and the message's fields (not Src/Dst). It rejects near
 // misses: a wrong length for the message type, a NUL anywhere but at the
 // end, non-printable network names, trailing bytes.
-func ClassifyUDP(b []byte, ev *Evidence) bool {
+func ClassifyUDP(b []byte, ev *Message) bool {
 	if len(b) < idLen {
 		return false
 	}

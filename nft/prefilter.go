@@ -1,0 +1,197 @@
+package nft
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+
+	"github.com/ftwall/ftwall/inspect"
+)
+
+// QueueRule is one of a detector's prefilters: packets the kernel queues to
+// the inspector. nft builds one rule from it and knows no protocol bytes.
+type QueueRule struct {
+	Protocol inspect.Protocol
+	inspect.Prefilter
+}
+
+// QueueRules collects the prefilters of the detectors, in order.
+func QueueRules(ds inspect.Detectors) []QueueRule {
+	var out []QueueRule
+	for _, d := range ds {
+		for _, p := range d.Prefilters() {
+			out = append(out, QueueRule{Protocol: d.Protocol(), Prefilter: p})
+		}
+	}
+	return out
+}
+
+// QueueRuleID is the identifier of a queue rule: "queue-<protocol>-<name>",
+// the first word of its comment and its key in Status.Counters.
+func QueueRuleID(protocol inspect.Protocol, name string) string {
+	return "queue-" + string(protocol) + "-" + name
+}
+
+// ID returns the rule's identifier.
+func (q QueueRule) ID() string { return QueueRuleID(q.Protocol, q.Name) }
+
+// queueRulePrefix starts every queue rule's identifier.
+const queueRulePrefix = "queue-"
+
+func validToken(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validate checks one queue rule.
+func (q QueueRule) validate() error {
+	switch {
+	case !validToken(string(q.Protocol)):
+		return fmt.Errorf("protocol %q: want 1 to 32 of a-z, 0-9 and -", q.Protocol)
+	case !validToken(q.Name):
+		return fmt.Errorf("%s prefilter %q: want a name of 1 to 32 of a-z, 0-9 and -", q.Protocol, q.Name)
+	case q.L4 != inspect.ProtoUDP && q.L4 != inspect.ProtoTCP:
+		return fmt.Errorf("%s: transport protocol %d, want UDP or TCP", q.ID(), q.L4)
+	case q.Hook != inspect.HookForward && q.Hook != inspect.HookInput:
+		return fmt.Errorf("%s: unknown hook %d", q.ID(), q.Hook)
+	case q.TCPFlags != nil && q.L4 != inspect.ProtoTCP:
+		return fmt.Errorf("%s: TCP flags on a UDP prefilter", q.ID())
+	case q.UDPLen != nil && (q.L4 != inspect.ProtoUDP || q.UDPLen.Min > q.UDPLen.Max || q.UDPLen.Max > 65535-8):
+		return fmt.Errorf("%s: bad UDP length range", q.ID())
+	}
+	for _, m := range q.Match {
+		if len(m.Value) == 0 || len(m.Value) > 16 || (m.Mask != nil && len(m.Mask) != len(m.Value)) {
+			return fmt.Errorf("%s: a payload match needs 1 to 16 bytes and a mask of the same length", q.ID())
+		}
+	}
+	if s := q.OneOf; s != nil {
+		if s.Len == 0 || s.Len > 16 || len(s.Values) == 0 {
+			return fmt.Errorf("%s: a payload set needs 1 to 16 bytes and values", q.ID())
+		}
+		for _, v := range s.Values {
+			if len(v) != int(s.Len) {
+				return fmt.Errorf("%s: payload set value % x is not %d bytes", q.ID(), v, s.Len)
+			}
+		}
+	}
+	if len(q.Match) == 0 && q.OneOf == nil && q.TCPFlags == nil && q.PacketLens == nil && q.UDPLen == nil {
+		return fmt.Errorf("%s: a prefilter must match something (it would queue every %s packet)", q.ID(), l4Name(q.L4))
+	}
+	return nil
+}
+
+func l4Name(p uint8) string {
+	if p == inspect.ProtoTCP {
+		return "TCP"
+	}
+	return "UDP"
+}
+
+// validateQueueRules checks the rules and that identifiers are unique.
+func validateQueueRules(rules []QueueRule) []error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, q := range rules {
+		if err := q.validate(); err != nil {
+			errs = append(errs, &OptionError{Option: "--protocols", Err: err})
+			continue
+		}
+		if seen[q.ID()] {
+			errs = append(errs, &OptionError{Option: "--protocols", Err: fmt.Errorf("queue rule %s given twice", q.ID())})
+		}
+		seen[q.ID()] = true
+	}
+	if len(rules) > 0 && !hasForward(rules) {
+		errs = append(errs, &OptionError{Option: "--protocols", Err: errors.New("no detector queues forwarded packets")})
+	}
+	return errs
+}
+
+func hasForward(rules []QueueRule) bool {
+	for _, q := range rules {
+		if q.Hook == inspect.HookForward {
+			return true
+		}
+	}
+	return false
+}
+
+// payloadOffset returns the base and offset of byte off of the transport
+// payload: behind the 8-byte UDP header, or the inner header (@ih) for TCP.
+func payloadOffset(l4 uint8, off uint32) (expr.PayloadBase, uint32) {
+	if l4 == inspect.ProtoUDP {
+		return expr.PayloadBaseTransportHeader, 8 + off
+	}
+	return payloadBaseInner, off
+}
+
+// queueRule builds the rule of q. Cheap comparisons come first (protocol,
+// flags, payload bytes), set lookups and the conntrack counter last: every
+// forwarded packet from the LAN walks these rules, and most leave a rule at
+// its first mismatch. fromLAN (the input hook's interface match) comes first
+// when given.
+func queueRule(b *builder, q QueueRule, fromLAN []expr.Any, queue expr.Any) *ruleSpec {
+	r := &ruleSpec{id: q.ID(), desc: fmt.Sprintf("%s: %s, to the inspector", q.Protocol, q.Desc)}
+	r.exprs = append(r.exprs, fromLAN...)
+	r.exprs = append(r.exprs, matchL4Proto(q.L4)...)
+	if f := q.TCPFlags; f != nil {
+		r.exprs = append(r.exprs,
+			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},
+			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 1, Mask: []byte{f.Mask}, Xor: []byte{0}},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{f.Value}})
+	}
+	for _, m := range q.Match {
+		base, off := payloadOffset(q.L4, m.Offset)
+		n := uint32(len(m.Value))
+		r.exprs = append(r.exprs, &expr.Payload{DestRegister: reg1, Base: base, Offset: off, Len: n})
+		if m.Mask != nil {
+			r.exprs = append(r.exprs, &expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: n, Mask: m.Mask, Xor: make([]byte, n)})
+		}
+		r.exprs = append(r.exprs, &expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: m.Value})
+	}
+	if l := q.UDPLen; l != nil {
+		r.exprs = append(r.exprs,
+			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 4, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpGte, Register: reg1, Data: binary.BigEndian.AppendUint16(nil, l.Min+8)},
+			&expr.Cmp{Op: expr.CmpOpLte, Register: reg1, Data: binary.BigEndian.AppendUint16(nil, l.Max+8)})
+	}
+	if s := q.OneOf; s != nil {
+		set := b.constSet(nftables.SetDatatype{Name: "integer", Bytes: s.Len}, s.Values)
+		r.anon = append(r.anon, set)
+		base, off := payloadOffset(q.L4, s.Offset)
+		r.exprs = append(r.exprs,
+			&expr.Payload{DestRegister: reg1, Base: base, Offset: off, Len: s.Len},
+			&expr.Lookup{SourceRegister: reg1, SetName: set.set.Name, SetID: set.set.ID})
+	}
+	if len(q.PacketLens) > 0 {
+		var keys [][]byte
+		for _, l := range q.PacketLens {
+			keys = append(keys, binary.NativeEndian.AppendUint32(nil, l))
+		}
+		set := b.constSet(nftables.TypeInteger, keys)
+		r.anon = append(r.anon, set)
+		r.exprs = append(r.exprs,
+			&expr.Meta{Key: expr.MetaKeyLEN, Register: reg1},
+			&expr.Lookup{SourceRegister: reg1, SetName: set.set.Name, SetID: set.set.ID})
+	}
+	if q.MaxConnPackets > 0 {
+		var maxPkts [8]byte
+		binary.BigEndian.PutUint64(maxPkts[:], q.MaxConnPackets)
+		r.exprs = append(r.exprs,
+			&expr.Ct{Register: reg1, Key: expr.CtKeyPKTS},
+			&expr.Byteorder{SourceRegister: reg1, DestRegister: reg1, Op: expr.ByteorderHton, Len: 8, Size: 8},
+			&expr.Cmp{Op: expr.CmpOpLte, Register: reg1, Data: maxPkts[:]})
+	}
+	r.exprs = append(r.exprs, &expr.Counter{}, queue)
+	return r
+}
