@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ftwall/ftwall/inspect"
 )
 
 // fakeClock is a settable clock for the Fake.
@@ -166,9 +168,11 @@ func TestFakeStatusCallsAndFailures(t *testing.T) {
 	if st.DroppedToPeers != (CounterValue{4, 260}) || st.Queued.Packets != 7 {
 		t.Errorf("sums %+v %+v", st.DroppedToPeers, st.Queued)
 	}
-	// No --allow: no allowlist rules; forward 1, from_lan 3, enforce 3,
-	// enforce_lan 4, lock_refuse 2×3, peer_drop 2×3 and the pong rule.
-	if len(st.Counters) != 24 || st.Counters[len(st.Counters)-1].Rule != ruleFTPong {
+	// No --allow: no allowlist rules; forward 1, enforce 3, enforce_lan 4,
+	// lock_refuse 2×3, peer_drop 2×3, and one queue rule per prefilter,
+	// the input hook's last.
+	q := builtinQueue()
+	if len(st.Counters) != 20+len(q) || st.Counters[len(st.Counters)-1].Rule != q[len(q)-1].ID() || q[len(q)-1].Hook != inspect.HookInput {
 		t.Errorf("counters %+v", st.Counters)
 	}
 

@@ -179,7 +179,7 @@ func renderExpr(e expr.Any) string {
 	case *expr.Meta:
 		return fmt.Sprintf("meta load %s => reg %d", metaKeyName(e.Key), e.Register)
 	case *expr.Cmp:
-		op := map[expr.CmpOp]string{expr.CmpOpEq: "eq", expr.CmpOpNeq: "neq", expr.CmpOpLte: "lte"}[e.Op]
+		op := map[expr.CmpOp]string{expr.CmpOpEq: "eq", expr.CmpOpNeq: "neq", expr.CmpOpLte: "lte", expr.CmpOpLt: "lt", expr.CmpOpGt: "gt", expr.CmpOpGte: "gte"}[e.Op]
 		if op == "" {
 			op = fmt.Sprintf("op %d", e.Op)
 		}

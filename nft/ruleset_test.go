@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftwall/ftwall/inspect"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/xt"
 )
@@ -110,7 +111,20 @@ func TestRulesetRuleOrder(t *testing.T) {
 	if got := ids(ChainForward); !slices.Equal(got, wantFwd) {
 		t.Errorf("forward rules %v, want %v", got, wantFwd)
 	}
-	if got, want := ids(ChainFromLAN), []string{ruleFTPing, ruleFTHTTP, ruleFTOpener}; !slices.Equal(got, want) {
+	// from_lan holds every detector's forward prefilters, in the
+	// detectors' order; input their probe-answer prefilters.
+	var wantFromLAN, wantIn []string
+	for _, q := range cfg.Queue {
+		if q.Hook == inspect.HookForward {
+			wantFromLAN = append(wantFromLAN, q.ID())
+		} else {
+			wantIn = append(wantIn, q.ID())
+		}
+	}
+	if wantFromLAN[0] != ruleFTPing || !slices.Contains(wantIn, ruleFTPong) {
+		t.Fatalf("built-in prefilters %v %v", wantFromLAN, wantIn)
+	}
+	if got, want := ids(ChainFromLAN), wantFromLAN; !slices.Equal(got, want) {
 		t.Errorf("from_lan rules %v, want %v", got, want)
 	}
 	// The enforce chain, a base chain of its own after forward (an accept
@@ -154,7 +168,7 @@ func TestRulesetRuleOrder(t *testing.T) {
 	if first := rs4.chain(ChainForward).rules; first[0].id != RuleAllowSrc4 || first[1].id != RuleAllowDst4 || first[2].id != RuleFromLAN {
 		t.Errorf("IPv4-only allowlist: rules start %s %s %s", first[0].id, first[1].id, first[2].id)
 	}
-	if !slices.Equal(in, []string{ruleFTPong}) {
+	if !slices.Equal(in, wantIn) {
 		t.Errorf("input rules %v", in)
 	}
 	c := rs.chain(ChainForward).chain

@@ -8,12 +8,13 @@ import (
 	"strings"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/bittorrent"
 	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 // Builtin returns every detector ftwall has, in the order they are tried.
 func Builtin() inspect.Detectors {
-	return inspect.Detectors{fasttrack.New()}
+	return inspect.Detectors{fasttrack.New(), bittorrent.New()}
 }
 
 // Names returns the protocols of Builtin.

@@ -68,6 +68,11 @@ func wantSummary(packets int) jsonSummary {
 		Supernodes: []string{"198.51.100.20"},
 		Packets:    packets,
 		Events:     6,
+		Protocols: map[string]jsonProtocol{"fasttrack": {
+			Clients: []string{"10.0.1.2", "fd00:1::2"},
+			Peers:   []string{"198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.20", "2001:db8:100::7", "2001:db8:100::9"},
+			Events:  6, Kinds: map[string]int{"http-request": 2, "ping": 3, "supernode-pong": 1},
+		}},
 	}
 }
 
@@ -323,7 +328,7 @@ func TestAuditReport(t *testing.T) {
 	}
 	report := out.String()
 	for _, want := range []string{
-		"P2P audit (fasttrack): 2 file(s), " + strconv.Itoa(na+nb) + " packets, 6 evidence events",
+		"P2P audit (fasttrack, bittorrent): 2 file(s), " + strconv.Itoa(na+nb) + " packets, 6 evidence events",
 		"client 10.0.1.2",
 		// Both files start at t0: first and last are the extremes over both.
 		"  seen        2024-05-01T10:00:01Z .. 2024-05-01T10:00:03Z",

@@ -28,6 +28,7 @@ type auditor struct {
 	drops, outside                int
 	clients                       map[netip.Addr]*client
 	peers, supernodes             map[netip.Addr]struct{}
+	perProtocol                   map[string]*protocolSummary
 
 	out    *bufio.Writer
 	enc    *json.Encoder // nil for the readable report
@@ -52,11 +53,12 @@ func newAuditor(lan []netip.Prefix, ds inspect.Detectors, jsonOut bool, out *buf
 		detectors: ds,
 		// The live service's defaults: UDP blocking and time-lock on,
 		// 0x29 pongs. No own addresses and no allowlist offline.
-		settings:   inspect.Settings{LAN: lan, BlockUDP: true, TimeLock: true, PongType: fasttrack.MsgNodePong},
-		clients:    map[netip.Addr]*client{},
-		peers:      map[netip.Addr]struct{}{},
-		supernodes: map[netip.Addr]struct{}{},
-		out:        out,
+		settings:    inspect.Settings{LAN: lan, BlockUDP: true, TimeLock: true, PongType: fasttrack.MsgNodePong},
+		clients:     map[netip.Addr]*client{},
+		peers:       map[netip.Addr]struct{}{},
+		supernodes:  map[netip.Addr]struct{}{},
+		perProtocol: map[string]*protocolSummary{},
+		out:         out,
 	}
 	if jsonOut {
 		a.enc = json.NewEncoder(out)
@@ -69,6 +71,9 @@ func newAuditor(lan []netip.Prefix, ds inspect.Detectors, jsonOut bool, out *buf
 func (a *auditor) event(file string, rec int, ci gopacket.CaptureInfo, fromLAN bool) {
 	a.events++
 	ev, d := &a.ev, &a.dec
+	ps := a.protocol(string(ev.Protocol))
+	ps.events++
+	ps.kinds[ev.KindName()]++
 	if d.Verdict == inspect.Drop {
 		a.drops++
 	}
@@ -107,6 +112,7 @@ func (a *auditor) event(file string, rec int, ci gopacket.CaptureInfo, fromLAN b
 	}
 	if d.Lock.Valid {
 		c.locked = true
+		ps.clients[src] = struct{}{}
 		if d.Lock.Port != 0 {
 			c.ports[d.Lock.Port] = struct{}{}
 		}
@@ -114,6 +120,7 @@ func (a *auditor) event(file string, rec int, ci gopacket.CaptureInfo, fromLAN b
 	for _, p := range d.PeerList() {
 		c.peers[p.Addr] = struct{}{}
 		a.peers[p.Addr] = struct{}{}
+		ps.peers[p.Addr] = struct{}{}
 		if ev.Hint.IsValid() && p.Addr == ev.Hint.Addr().Unmap() {
 			a.supernodes[p.Addr] = struct{}{}
 		}
@@ -144,4 +151,20 @@ func sortedAddrs(set map[netip.Addr]struct{}) []string {
 		out[i] = a.String()
 	}
 	return out
+}
+
+// protocolSummary is what one detector found in the captures.
+type protocolSummary struct {
+	events         int
+	kinds          map[string]int
+	clients, peers map[netip.Addr]struct{}
+}
+
+func (a *auditor) protocol(name string) *protocolSummary {
+	ps := a.perProtocol[name]
+	if ps == nil {
+		ps = &protocolSummary{kinds: map[string]int{}, clients: map[netip.Addr]struct{}{}, peers: map[netip.Addr]struct{}{}}
+		a.perProtocol[name] = ps
+	}
+	return ps
 }

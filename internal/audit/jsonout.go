@@ -69,6 +69,16 @@ type jsonSummary struct {
 	Supernodes []string `json:"supernodes"`
 	Packets    int      `json:"packets"`
 	Events     int      `json:"events"`
+	// Protocols details the same per detector that found something.
+	Protocols map[string]jsonProtocol `json:"protocols,omitempty"`
+}
+
+// jsonProtocol is one detector's part of the summary.
+type jsonProtocol struct {
+	Clients []string       `json:"clients"`
+	Peers   []string       `json:"peers"`
+	Events  int            `json:"events"`
+	Kinds   map[string]int `json:"kinds"`
 }
 
 func addrPortString(ap netip.AddrPort) string {
@@ -165,13 +175,20 @@ func (a *auditor) writeSummary() {
 	for _, c := range a.lockedClients() {
 		clients = append(clients, c.addr.String())
 	}
-	a.encode(jsonSummary{
+	sum := jsonSummary{
 		Clients:    clients,
 		Peers:      sortedAddrs(a.peers),
 		Supernodes: sortedAddrs(a.supernodes),
 		Packets:    a.packets,
 		Events:     a.events,
-	})
+	}
+	for name, ps := range a.perProtocol {
+		if sum.Protocols == nil {
+			sum.Protocols = map[string]jsonProtocol{}
+		}
+		sum.Protocols[name] = jsonProtocol{Clients: sortedAddrs(ps.clients), Peers: sortedAddrs(ps.peers), Events: ps.events, Kinds: ps.kinds}
+	}
+	a.encode(sum)
 }
 
 func (a *auditor) encode(v any) {

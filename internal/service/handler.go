@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ftwall/ftwall/inspect"
-	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/internal/events"
 	"github.com/ftwall/ftwall/internal/queue"
 )
@@ -88,7 +87,7 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		// treat the packet as not LAN (only known LAN interfaces are trusted).
 		s.requestIfaceRefresh()
 	}
-	if r.ev.Kind == fasttrack.KindSessionOpen && fromLAN {
+	if r.ev.Weak && fromLAN {
 		r.ev.ClientKnown = s.known.known(r.ev.Src.Addr(), s.now())
 	}
 	inspect.Decide(&r.ev, fromLAN, &st.settings, &r.d)
