@@ -373,7 +373,7 @@ func (c *control) tick(ctx context.Context) {
 	for _, cl := range c.lapsed {
 		c.locks.forget(cl.Addr)
 		s.known.forget(cl.Addr)
-		st.events.ClientVanished(cl.Addr, slogReason(cl.Reason))
+		st.events.ClientVanished(cl.Addr, slog.String("protocol", orUnknownProtocol(cl.Protocol)), slogReason(cl.Reason))
 		if c.cdir != nil {
 			if err := c.cdir.Remove(cl.Addr); err != nil {
 				s.log.Warn("client file not removed", "client", cl.Addr, "err", err)
@@ -565,3 +565,11 @@ func (c *control) drain(ctx context.Context) {
 
 // shutdown writes the storefile one last time.
 func (c *control) shutdown(ctx context.Context) { c.saveStore() }
+
+// orUnknownProtocol names the protocol of a lock restored without one.
+func orUnknownProtocol(p string) string {
+	if p == "" {
+		return "unknown"
+	}
+	return p
+}
