@@ -265,3 +265,13 @@ func isToken(b []byte) bool {
 	}
 	return len(b) > 0
 }
+
+// IsRequestPath reports whether target is one of the request paths
+// FastTrack peers serve ("/.hash=<40 hex>", "/<decimal id>/<name>",
+// "/.download/…", "/.supernode", "/.status", "/.network", "/.files"), the
+// same test the classifier applies. The simulator uses it too, so the two
+// cannot drift apart.
+func IsRequestPath(target []byte) bool {
+	var m Message
+	return fastTrackTarget(target, &m)
+}

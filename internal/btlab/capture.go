@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -77,7 +76,7 @@ type frame struct {
 // where everything the client sends arrives); t's cleanup stops it and,
 // when the environment variable BTLAB_PCAP_DIR is set, writes the frames
 // to <dir>/<test name>-<iface>.pcap.
-func StartCapture(t testing.TB, ns *lab.NS, iface string) *Capture {
+func StartCapture(t T, ns *lab.NS, iface string) *Capture {
 	t.Helper()
 	c := &Capture{Iface: iface, stop: make(chan struct{}), done: make(chan struct{}),
 		isn: map[[2]netip.AddrPort]uint32{}, changed: make(chan struct{})}

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"testing"
 	"time"
 
 	"github.com/ftwall/ftwall/internal/lab"
@@ -37,7 +36,7 @@ type clientEnv struct {
 
 // startClient starts the client described by c (whose fields but p are
 // set) with env.
-func startClient(t testing.TB, c *Client, env clientEnv) error {
+func startClient(t T, c *Client, env clientEnv) error {
 	t.Helper()
 	for _, d := range []string{c.Home, c.Dir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

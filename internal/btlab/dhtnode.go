@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/ftwall/ftwall/internal/lab"
@@ -69,7 +68,7 @@ type DHTMessage struct {
 // StartDHTNode opens the lab DHT's sockets in ns: the bootstrap node on
 // each of bootstrap (addresses of ns) and DHTNodePorts, a swarm node on
 // each of swarm, port DHTSwarmPort. t's cleanup closes them.
-func StartDHTNode(t testing.TB, ns *lab.NS, bootstrap, swarm []netip.Addr) *DHTNode {
+func StartDHTNode(t T, ns *lab.NS, bootstrap, swarm []netip.Addr) *DHTNode {
 	t.Helper()
 	d := &DHTNode{peers: map[[20]byte][]netip.AddrPort{}, remote: map[netip.AddrPort][20]byte{}, changed: make(chan struct{})}
 	t.Cleanup(d.close)

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/ftwall/ftwall/internal/lab"
@@ -59,7 +58,7 @@ type Rig struct {
 // (unless NoTracker), the lab DHT node and a seeder in l's internet
 // namespace, and waits (SeederReady) until the tracker lists the seeder.
 // Everything is stopped in t's cleanup.
-func NewRig(t testing.TB, l *lab.Lab, opts RigOptions) *Rig {
+func NewRig(t T, l *lab.Lab, opts RigOptions) *Rig {
 	t.Helper()
 	if opts.Seeder.Client == "" {
 		opts.Seeder.Client = DefaultSeeder
@@ -102,7 +101,7 @@ func NewRig(t testing.TB, l *lab.Lab, opts RigOptions) *Rig {
 
 // StartLeecher starts a leecher in the lab's client namespace (10.0.1.2,
 // fd00:1::2) and returns once its process runs; see StartLeecherIn.
-func (r *Rig) StartLeecher(t testing.TB, opts Options) *Client {
+func (r *Rig) StartLeecher(t T, opts Options) *Client {
 	t.Helper()
 	c, err := r.StartLeecherIn(t, r.Lab.Client, r.Lab.ClientIP4, r.Lab.ClientIP6, opts)
 	if err != nil {
@@ -116,7 +115,7 @@ func (r *Rig) StartLeecher(t testing.TB, opts Options) *Client {
 // naming the tracker opts.Tracker asks for. For a DHT-only leecher it first
 // waits (SeederReady) until the seeder has announced itself to the lab DHT
 // node in the leecher's IP version. The process is stopped in t's cleanup.
-func (r *Rig) StartLeecherIn(t testing.TB, ns *lab.NS, addr4, addr6 netip.Addr, opts Options) (*Client, error) {
+func (r *Rig) StartLeecherIn(t T, ns *lab.NS, addr4, addr6 netip.Addr, opts Options) (*Client, error) {
 	t.Helper()
 	Require(t, opts.Client.Program())
 	if opts.Tracker != TrackerNone && r.Tracker == nil {
@@ -133,7 +132,7 @@ func (r *Rig) StartLeecherIn(t testing.TB, ns *lab.NS, addr4, addr6 netip.Addr, 
 
 // waitSeederDHT waits until the seeder has announced the torrent to the
 // lab DHT node over IPv6 (six) or IPv4.
-func (r *Rig) waitSeederDHT(t testing.TB, six bool) error {
+func (r *Rig) waitSeederDHT(t T, six bool) error {
 	r.mu.Lock()
 	seen := r.dhtSeen[six]
 	r.mu.Unlock()
@@ -156,7 +155,7 @@ func (r *Rig) waitSeederDHT(t testing.TB, six bool) error {
 	return nil
 }
 
-func (r *Rig) startClient(t testing.TB, ns *lab.NS, addr4, addr6 netip.Addr, seed bool, opts Options) (*Client, error) {
+func (r *Rig) startClient(t T, ns *lab.NS, addr4, addr6 netip.Addr, seed bool, opts Options) (*Client, error) {
 	t.Helper()
 	opts = opts.withDefaults(seed)
 	if err := opts.check(); err != nil {

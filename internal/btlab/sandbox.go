@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/ftwall/ftwall/internal/lab"
@@ -67,7 +66,7 @@ type procSpec struct {
 // resolver and a private home, its output in <home>/<name>.log. t's
 // cleanup stops it (SIGTERM, then SIGKILL after stopLimit) and, when t has
 // failed, logs the end of its output.
-func startProcess(t testing.TB, s procSpec) (*process, error) {
+func startProcess(t T, s procSpec) (*process, error) {
 	t.Helper()
 	p := &process{name: s.name, home: s.home, logPath: filepath.Join(s.home, s.name+".log")}
 	etc := filepath.Join(s.home, "etc")

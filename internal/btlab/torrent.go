@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"testing"
 	"time"
 )
 
@@ -51,7 +50,7 @@ type Torrent struct {
 
 // MakeTorrent writes a random payload of opts.Size bytes into a new
 // directory of t and makes its .torrent with mktorrent(1).
-func MakeTorrent(t testing.TB, opts TorrentOptions) *Torrent {
+func MakeTorrent(t T, opts TorrentOptions) *Torrent {
 	t.Helper()
 	tor, err := makeTorrent(t.Context(), t.TempDir(), opts)
 	if err != nil {

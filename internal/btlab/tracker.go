@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/ftwall/ftwall/internal/lab"
@@ -36,7 +35,7 @@ type Tracker struct {
 // e.g. the internet namespace's 203.0.113.2) port TrackerPort, TCP and UDP,
 // serving the torrents infoHashes, and waits (at most 10 s) until it
 // accepts HTTP connections. t's cleanup stops it.
-func StartTracker(t testing.TB, ns *lab.NS, addr netip.Addr, infoHashes ...[20]byte) *Tracker {
+func StartTracker(t T, ns *lab.NS, addr netip.Addr, infoHashes ...[20]byte) *Tracker {
 	t.Helper()
 	tr, err := startTracker(t, ns, addr, infoHashes)
 	if err != nil {
@@ -45,7 +44,7 @@ func StartTracker(t testing.TB, ns *lab.NS, addr netip.Addr, infoHashes ...[20]b
 	return tr
 }
 
-func startTracker(t testing.TB, ns *lab.NS, addr netip.Addr, infoHashes [][20]byte) (*Tracker, error) {
+func startTracker(t T, ns *lab.NS, addr netip.Addr, infoHashes [][20]byte) (*Tracker, error) {
 	if !addr.Is4() {
 		return nil, fmt.Errorf("opentracker (Debian) is IPv4-only; got %s", addr)
 	}

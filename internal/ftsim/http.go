@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/ftwall/ftwall/inspect/fasttrack"
 )
 
 // Values of the clear-text HTTP transfers of FastTrack.
@@ -155,32 +157,8 @@ func statusLine(s string) (code int, ok bool) {
 }
 
 // isFastTrackPath reports whether an HTTP request target is one FastTrack
-// peers use: /.hash=<40 hex>, /<decimal id>/<name>, /.download/…,
-// /.supernode, /.status, /.network, /.files.
-func isFastTrackPath(p string) bool {
-	if h, ok := strings.CutPrefix(p, "/.hash="); ok {
-		if len(h) != 40 {
-			return false
-		}
-		_, err := hex.DecodeString(h)
-		return err == nil
-	}
-	for _, pre := range []string{"/.download/", "/.supernode", "/.status", "/.network", "/.files"} {
-		if strings.HasPrefix(p, pre) {
-			return true
-		}
-	}
-	id, name, ok := strings.Cut(strings.TrimPrefix(p, "/"), "/")
-	if !ok || !strings.HasPrefix(p, "/") || id == "" || name == "" {
-		return false
-	}
-	for _, c := range []byte(id) {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
+// peers use: the inspector's own test (fasttrack.IsRequestPath).
+func isFastTrackPath(p string) bool { return fasttrack.IsRequestPath([]byte(p)) }
 
 // requestParams are the values of a FastTrack download request.
 type requestParams struct {
