@@ -29,6 +29,11 @@ type session struct {
 
 	stopNode context.CancelFunc
 	nodes    []netip.AddrPort // the Kazaa client's cached supernodes
+
+	// ftProblems say how an ftwall run failed to run through or stop
+	// cleanly (the demo restarts it once for BitTorrent).
+	ftProblems []string
+	ftRuns     int
 }
 
 // Run plays the demo: it builds the lab, starts ftwall run on its router,
@@ -88,23 +93,11 @@ func (s *session) run(ctx context.Context, start time.Time) error {
 	}
 	s.header()
 	t0 := time.Now()
-	ft, err := startFtwall(l.Router, s.o.FtwallPath, s.verboseOut())
-	if err != nil {
+	if err := s.startFtwall(ctx); err != nil {
 		return err
-	}
-	s.ft = ft
-	if err := ft.waitReady(ctx); err != nil {
-		return err
-	}
-	if err := waitQueueBound(ctx, l.Router, queueNum); err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		// Tell, and play anyway: the checks will show what it means.
-		s.say("  WARNING: %v", err)
 	}
 	s.say("  Namespaces %s-{client,client2,router,internet}; on the router:", s.res.Lab)
-	s.say("  %s  (ready in %s, queue backend %s)", ft.commandLine(), time.Since(t0).Round(time.Millisecond), orUnknown(ft.log.Backend()))
+	s.say("  %s  (ready in %s, queue backend %s)", s.ft.commandLine(), time.Since(t0).Round(time.Millisecond), orUnknown(s.ft.log.Backend()))
 	s.say("")
 
 	for _, step := range []func(context.Context) error{s.udpFlood, s.tcpModes, s.ordinary, s.safetyNet} {
@@ -132,17 +125,56 @@ func (s *session) run(ctx context.Context, start time.Time) error {
 	s.say("Rule counters (`ftwall status`):")
 	s.block(counters)
 
+	s.say("")
+	if err := s.bittorrent(ctx); err != nil {
+		return err
+	}
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+
 	took := time.Since(start)
 	if s.o.Keep {
 		s.keep(ctx)
 	}
-	s.stopFtwall()
+	s.stopFtwall(true)
+	if len(s.ftProblems) == 0 {
+		what := "ran through the demo and stopped on SIGTERM"
+		if s.ftRuns > 1 {
+			what = fmt.Sprintf("both of its %d runs ran through and stopped on SIGTERM", s.ftRuns)
+		}
+		s.res.add(CheckFtwallRan, true, "%s", what)
+	} else {
+		s.res.add(CheckFtwallRan, false, "%s", strings.Join(s.ftProblems, "; "))
+	}
 	s.say("")
 	s.say("%s", s.res.Summary())
 	s.say("The demo took %.1fs.", took.Seconds())
 	if !s.res.Passed() && !s.o.Verbose {
 		s.say("The end of ftwall's log (--verbose shows all of it):")
 		s.say("%s", s.ft.tail())
+	}
+	return nil
+}
+
+// startFtwall starts ftwall run on the router with extra arguments and
+// waits until it reads its queue.
+func (s *session) startFtwall(ctx context.Context, extra ...string) error {
+	ft, err := startFtwall(s.lab.Router, s.o.FtwallPath, s.verboseOut(), extra...)
+	if err != nil {
+		return err
+	}
+	s.ft = ft
+	s.ftRuns++
+	if err := ft.waitReady(ctx); err != nil {
+		return err
+	}
+	if err := waitQueueBound(ctx, s.lab.Router, queueNum); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		// Tell, and play anyway: the checks will show what it means.
+		s.say("  WARNING: %v", err)
 	}
 	return nil
 }
@@ -180,7 +212,8 @@ func (s *session) startServices(ctx context.Context) error {
 		return fmt.Errorf("start the simulated supernodes: %w", err)
 	}
 	s.node = node
-	srv, err := startOrdinary(l.Internet, []netip.Addr{l.InternetIP4, l.InternetIP6})
+	srv4, srv6 := s.otherServer()
+	srv, err := startOrdinary(l.Internet, []netip.Addr{l.InternetIP4, l.InternetIP6, srv4, srv6})
 	if err != nil {
 		return err
 	}
@@ -205,18 +238,18 @@ func (s *session) keep(ctx context.Context) {
 	s.say("Ctrl-C: stopping.")
 }
 
-// stopFtwall stops ftwall run and records whether it ran through.
-func (s *session) stopFtwall() {
+// stopFtwall stops ftwall run and notes in s.ftProblems when it had not
+// run through or did not stop cleanly; final is the stop at the end of the
+// demo (not the restart for BitTorrent).
+func (s *session) stopFtwall(final bool) {
 	wasRunning, err := s.ft.stop()
 	switch {
 	case !wasRunning:
-		s.res.add(CheckFtwallRan, false, "ftwall run exited during the demo: %v", s.ft.Err())
-	case err != nil && !s.o.Keep:
-		s.res.add(CheckFtwallRan, false, "ftwall run did not stop cleanly on SIGTERM: %v", err)
-	default:
-		// With Keep, Ctrl-C reached ftwall as well; how it exited then is
-		// not the demo's business.
-		s.res.add(CheckFtwallRan, true, "ran through the demo and stopped on SIGTERM")
+		s.ftProblems = append(s.ftProblems, fmt.Sprintf("ftwall run exited during the demo: %v", s.ft.Err()))
+	case err != nil && !(final && s.o.Keep):
+		// With Keep, Ctrl-C reached the last ftwall as well; how it
+		// exited then is not the demo's business.
+		s.ftProblems = append(s.ftProblems, fmt.Sprintf("ftwall run did not stop cleanly on SIGTERM: %v", err))
 	}
 }
 

@@ -31,16 +31,17 @@ type ftwallProc struct {
 	log  *logSink
 }
 
-// ftwallArgs are the arguments of `ftwall run` in the demo.
-func ftwallArgs() []string {
-	return []string{"run", "--lan", lab.IfLAN0, "--lan", lab.IfLAN1, "--timelock", TimeLock.String(),
-		"--log", "all", "--summary-interval", "0"}
+// ftwallArgs are the arguments of `ftwall run` in the demo, then extra.
+func ftwallArgs(extra ...string) []string {
+	return append([]string{"run", "--lan", lab.IfLAN0, "--lan", lab.IfLAN1, "--timelock", TimeLock.String(),
+		"--log", "all", "--summary-interval", "0"}, extra...)
 }
 
-// startFtwall starts ftwall run in ns. Its log goes to verbose (with a
-// prefix) when that is not nil, and always into a short tail.
-func startFtwall(ns *lab.NS, path string, verbose io.Writer) (*ftwallProc, error) {
-	return startProcess(ns, path, ftwallArgs(), newLogSink(verbose, "    ftwall| ", readyMarker, tailLines))
+// startFtwall starts ftwall run in ns, with extra arguments. Its log goes
+// to verbose (with a prefix) when that is not nil, and always into a short
+// tail.
+func startFtwall(ns *lab.NS, path string, verbose io.Writer, extra ...string) (*ftwallProc, error) {
+	return startProcess(ns, path, ftwallArgs(extra...), newLogSink(verbose, "    ftwall| ", readyMarker, tailLines))
 }
 
 // startProcess starts path with args in ns, its output going to log.

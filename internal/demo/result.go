@@ -8,7 +8,8 @@ import (
 
 // Names of the demo's checks, in the order they are made. The first group
 // is about FastTrack being blocked, the second about ordinary traffic not
-// being blocked, the last about ftwall itself.
+// being blocked, the third about a real BitTorrent client (skipped when its
+// programs are not installed), the last about ftwall itself.
 const (
 	// CheckPingsStopped: no FastTrack ping reached the internet.
 	CheckPingsStopped = "pings-stopped"
@@ -39,10 +40,28 @@ const (
 	// CheckNothingLearned: ordinary traffic put nothing into the sets.
 	CheckNothingLearned = "nothing-learned"
 
+	// CheckBTClientLocked: the real BitTorrent client's IPv4 address is in
+	// locked4 after its first BitTorrent packet.
+	CheckBTClientLocked = "bt-client-locked"
+	// CheckBTPeerBlocked: the tracker, DHT node and seeder's address
+	// (203.0.113.2) is in peers4.
+	CheckBTPeerBlocked = "bt-peer-blocked"
+	// CheckBTNoPayload: no verified byte of the file reached the client,
+	// and no payload byte of the seeder crossed the router towards it.
+	CheckBTNoPayload = "bt-no-payload"
+	// CheckBTOrdinary: the neighbour's ordinary traffic during the
+	// BitTorrent download worked and put nothing into the sets.
+	CheckBTOrdinary = "bt-ordinary"
+
 	// CheckFtwallRan: ftwall run kept running through the demo and stopped
 	// cleanly on SIGTERM.
 	CheckFtwallRan = "ftwall-ran"
 )
+
+// btChecks are the checks of the BitTorrent scene, skipped together.
+func btChecks() []string {
+	return []string{CheckBTClientLocked, CheckBTPeerBlocked, CheckBTNoPayload, CheckBTOrdinary}
+}
 
 // CheckNames returns every check a complete run makes, in order.
 func CheckNames() []string {
@@ -50,15 +69,20 @@ func CheckNames() []string {
 		CheckPingsStopped, CheckSpoofedPongs, CheckPeersLearned, CheckClientLocked,
 		CheckTCPBlocked, CheckLockRefuses,
 		CheckOrdinaryHTTP, CheckOrdinaryUDP, CheckNothingLearned,
-		CheckSafetyNet, CheckFtwallRan,
+		CheckSafetyNet,
+		CheckBTClientLocked, CheckBTPeerBlocked, CheckBTNoPayload, CheckBTOrdinary,
+		CheckFtwallRan,
 	}
 }
 
 // Check is the outcome of one check.
 type Check struct {
-	Name   string
-	OK     bool
-	Detail string // what was seen, for a failure report
+	Name string
+	OK   bool
+	// Skipped: not made because the machine lacks what it needs (the
+	// BitTorrent programs); it counts as passed, and Detail says why.
+	Skipped bool
+	Detail  string // what was seen, for a failure report
 }
 
 // Result says which checks a demo run made and which of them passed.
@@ -91,6 +115,17 @@ func (r Result) Check(name string) (Check, bool) {
 	return Check{}, false
 }
 
+// Skipped returns the checks skipped.
+func (r Result) Skipped() []Check {
+	var out []Check
+	for _, c := range r.Checks {
+		if c.Skipped {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Failed returns the checks made that did not pass.
 func (r Result) Failed() []Check {
 	var out []Check
@@ -118,11 +153,22 @@ func (r *Result) add(name string, ok bool, format string, args ...any) {
 	r.Checks = append(r.Checks, Check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
 }
 
-// Summary is the end of the narrative: one line when every check passed,
-// else a line per failed check.
+// skip records checks as skipped, for reason.
+func (r *Result) skip(names []string, reason string) {
+	for _, n := range names {
+		r.Checks = append(r.Checks, Check{Name: n, OK: true, Skipped: true, Detail: reason})
+	}
+}
+
+// Summary is the end of the narrative: one line when every check passed
+// (saying whether the BitTorrent scene was skipped), else a line per
+// failed check.
 func (r Result) Summary() string {
 	if r.Passed() {
-		return "RESULT: FastTrack blocked, ordinary traffic untouched"
+		if c, ok := r.Check(CheckBTClientLocked); ok && c.Skipped {
+			return "RESULT: FastTrack blocked, ordinary traffic untouched (BitTorrent scene skipped: " + c.Detail + ")"
+		}
+		return "RESULT: FastTrack and BitTorrent blocked, ordinary traffic untouched"
 	}
 	lines := []string{"RESULT: FAILED"}
 	for _, c := range r.Failed() {

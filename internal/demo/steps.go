@@ -160,50 +160,12 @@ func (s *session) tcpModes(ctx context.Context) error {
 func (s *session) ordinary(ctx context.Context) error {
 	l := s.lab
 	s.say("3. Ordinary traffic of the neighbour at %s (no Kazaa there):", l.Client2IP4)
-	httpOK := true
-	var failed []string
-	for _, u := range []string{
-		fmt.Sprintf("http://%s%s", l.InternetIP4, filePath),
-		fmt.Sprintf("http://[%s]%s", l.InternetIP6, filePath),
-	} {
-		d := httpGet(ctx, l.Client2, u, s.srv.body)
-		if err := ctxErr(ctx); err != nil {
-			return err
-		}
-		s.say("   HTTP download %s: %s", u, d.describe())
-		if !d.Intact {
-			httpOK = false
-			failed = append(failed, u+": "+d.describe())
-		}
+	o, err := s.ordinaryTraffic(ctx, l.InternetIP4, l.InternetIP6, "locked Kazaa PC")
+	if err != nil {
+		return err
 	}
-	s.res.add(CheckOrdinaryHTTP, httpOK, "%s", strings.Join(failed, "; "))
-
-	dsts := []netip.AddrPort{netip.AddrPortFrom(l.InternetIP4, dnsPort), netip.AddrPortFrom(l.InternetIP6, dnsPort)}
-	answered, asked := 0, 0
-	failed = failed[:0]
-	for _, h := range []struct {
-		ns   *lab.NS
-		name string
-	}{{l.Client2, "neighbour"}, {l.Client, "locked Kazaa PC"}} {
-		for _, dst := range dsts {
-			asked++
-			err := udpQuery(ctx, h.ns, dst)
-			if err := ctxErr(ctx); err != nil {
-				return err
-			}
-			if err != nil {
-				failed = append(failed, fmt.Sprintf("%s → %s: %s", h.name, dst, shortErr(err)))
-				continue
-			}
-			answered++
-		}
-	}
-	if len(failed) == 0 {
-		s.say("   DNS-like UDP queries to %s and %s: %d/%d answered (from the neighbour and from the locked Kazaa PC).", dsts[0], dsts[1], answered, asked)
-	} else {
-		s.say("   DNS-like UDP queries: %d/%d answered; NOT: %s.", answered, asked, strings.Join(failed, "; "))
-	}
-	s.res.add(CheckOrdinaryUDP, len(failed) == 0, "%s", strings.Join(failed, "; "))
+	s.res.add(CheckOrdinaryHTTP, len(o.httpFailed) == 0, "%s", strings.Join(o.httpFailed, "; "))
+	s.res.add(CheckOrdinaryUDP, len(o.udpFailed) == 0, "%s", strings.Join(o.udpFailed, "; "))
 
 	c, err := s.sets.read(ctx)
 	if err != nil {
@@ -217,6 +179,60 @@ func (s *session) ordinary(ctx context.Context) error {
 	}
 	s.res.add(CheckNothingLearned, len(extra) == 0, "unexpected set elements: %s", strings.Join(extra, ", "))
 	return nil
+}
+
+// ordinaryOutcome is what went wrong with the neighbour's ordinary
+// traffic (nothing: empty).
+type ordinaryOutcome struct {
+	httpFailed, udpFailed []string
+}
+
+// ordinaryTraffic plays and tells the neighbour's ordinary traffic to the
+// web and DNS-like servers at srv4 and srv6: an HTTP download over each
+// family from the neighbour, and DNS-like UDP queries from the neighbour
+// and from the locked PC (named lockedName in the narrative).
+func (s *session) ordinaryTraffic(ctx context.Context, srv4, srv6 netip.Addr, lockedName string) (ordinaryOutcome, error) {
+	l := s.lab
+	var o ordinaryOutcome
+	for _, u := range []string{
+		fmt.Sprintf("http://%s%s", srv4, filePath),
+		fmt.Sprintf("http://[%s]%s", srv6, filePath),
+	} {
+		d := httpGet(ctx, l.Client2, u, s.srv.body)
+		if err := ctxErr(ctx); err != nil {
+			return o, err
+		}
+		s.say("   HTTP download %s: %s", u, d.describe())
+		if !d.Intact {
+			o.httpFailed = append(o.httpFailed, u+": "+d.describe())
+		}
+	}
+
+	dsts := []netip.AddrPort{netip.AddrPortFrom(srv4, dnsPort), netip.AddrPortFrom(srv6, dnsPort)}
+	answered, asked := 0, 0
+	for _, h := range []struct {
+		ns   *lab.NS
+		name string
+	}{{l.Client2, "neighbour"}, {l.Client, lockedName}} {
+		for _, dst := range dsts {
+			asked++
+			err := udpQuery(ctx, h.ns, dst)
+			if err := ctxErr(ctx); err != nil {
+				return o, err
+			}
+			if err != nil {
+				o.udpFailed = append(o.udpFailed, fmt.Sprintf("%s → %s: %s", h.name, dst, shortErr(err)))
+				continue
+			}
+			answered++
+		}
+	}
+	if len(o.udpFailed) == 0 {
+		s.say("   DNS-like UDP queries to %s and %s: %d/%d answered (from the neighbour and from the %s).", dsts[0], dsts[1], answered, asked, lockedName)
+	} else {
+		s.say("   DNS-like UDP queries: %d/%d answered; NOT: %s.", answered, asked, strings.Join(o.udpFailed, "; "))
+	}
+	return o, nil
 }
 
 // safetyNet is step 4: FastTrack HTTP downloads with UDP off.

@@ -31,6 +31,7 @@ type Metrics struct {
 	probesAnswered prometheus.Counter
 	pongsSent      prometheus.Counter
 	pongsWithheld  prometheus.Counter
+	notSent        *prometheus.CounterVec
 	kernelRefresh  prometheus.Counter
 	setElements    *prometheus.GaugeVec
 	setWrite       prometheus.Histogram
@@ -86,6 +87,10 @@ func New(opts ...Option) *Metrics {
 		pongsWithheld: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ftwall_spoofed_pongs_withheld_total", Help: "Spoofed pongs not sent because a client exceeded --pong-rate and --pong-burst.",
 		}),
+		notSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ftwall_packets_not_sent_total",
+			Help: "Spoofed replies and UDP time-lock probes dropped instead of sent, by what (reply, probe) and why (busy: the socket buffer is full, e.g. behind an unresolved neighbour; error: any other send error). Sending never waits.",
+		}, []string{"what", "reason"}),
 		kernelRefresh: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ftwall_locks_kept_by_kernel_total", Help: "Locks found refreshed by the kernel (refused connections, tries towards known peers) when they were due to lapse.",
 		}),
@@ -104,7 +109,7 @@ func New(opts ...Option) *Metrics {
 	}
 	m.reg.MustRegister(
 		m.candidates, m.verdicts, m.peersLearned, m.clientsLocked,
-		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.kernelRefresh, m.setElements, m.setWrite,
+		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.kernelRefresh, m.setElements, m.setWrite,
 		m.rules, newQueueCollector(o.queueStats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -165,6 +170,16 @@ func (m *Metrics) SpoofedPongSent() { m.pongsSent.Inc() }
 
 // SpoofedPongWithheld counts a pong the rate limit held back.
 func (m *Metrics) SpoofedPongWithheld() { m.pongsWithheld.Inc() }
+
+// NotSent counts a spoofed reply ("reply") or probe ("probe") dropped
+// because the socket was busy (busy true) or another send error.
+func (m *Metrics) NotSent(what string, busy bool) {
+	reason := "error"
+	if busy {
+		reason = "busy"
+	}
+	m.notSent.WithLabelValues(what, reason).Inc()
+}
 
 // LockKeptByKernel counts a lock the kernel had refreshed by itself.
 func (m *Metrics) LockKeptByKernel() { m.kernelRefresh.Inc() }

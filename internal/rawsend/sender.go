@@ -9,6 +9,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ErrBusy is returned (wrapped) when the kernel cannot take a packet at
+// once: the socket's send buffer is full, typically because packets wait
+// for a neighbour that does not answer ARP or neighbour discovery. The
+// packet is dropped; sending never blocks the caller.
+var ErrBusy = errors.New("raw socket busy (send buffer full); packet dropped")
+
 // Sender owns one raw socket per address family. It is safe for concurrent
 // use; each Send builds the packet in a pooled buffer.
 type Sender struct {
@@ -52,16 +58,19 @@ func (s *Sender) SendUDP(src, dst netip.AddrPort, payload []byte) error {
 	da := dst.Addr().Unmap()
 	if da.Is4() {
 		sa := &unix.SockaddrInet4{Addr: da.As4()}
-		err = unix.Sendto(s.fd4, pkt, 0, sa)
+		err = unix.Sendto(s.fd4, pkt, unix.MSG_DONTWAIT, sa)
 	} else {
 		if s.fd6 < 0 {
 			return fmt.Errorf("send to %s: IPv6 is not available on this host", dst)
 		}
 		// For IPPROTO_RAW the port field must be zero, or the kernel rejects it.
 		sa := &unix.SockaddrInet6{Addr: da.As16()}
-		err = unix.Sendto(s.fd6, pkt, 0, sa)
+		err = unix.Sendto(s.fd6, pkt, unix.MSG_DONTWAIT, sa)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.ENOBUFS):
+		return fmt.Errorf("send UDP %s → %s: %w (%w)", src, dst, ErrBusy, err)
+	case err != nil:
 		return fmt.Errorf("send UDP %s → %s: %w", src, dst, err)
 	}
 	return nil

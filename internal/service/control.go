@@ -13,6 +13,7 @@ import (
 	"github.com/ftwall/ftwall/inspect"
 	"github.com/ftwall/ftwall/internal/clientdir"
 	"github.com/ftwall/ftwall/internal/events"
+	"github.com/ftwall/ftwall/internal/rawsend"
 	"github.com/ftwall/ftwall/internal/store"
 	"github.com/ftwall/ftwall/nft"
 	"github.com/ftwall/ftwall/timelock"
@@ -357,6 +358,9 @@ func (c *control) tick(ctx context.Context) {
 		}
 		c.probeBuf = prober.ProbePayload(c.probeBuf[:0], p.Tag)
 		if err := s.sender.SendUDP(netip.AddrPortFrom(src, prober.ProbeSourcePort()), p.AddrPort(), c.probeBuf); err != nil {
+			if s.metrics != nil {
+				s.metrics.NotSent("probe", errors.Is(err, rawsend.ErrBusy))
+			}
 			s.log.Warn("time-lock probe not sent", "client", p.AddrPort(), "err", err)
 			continue
 		}

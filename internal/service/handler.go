@@ -2,6 +2,7 @@ package service
 
 import (
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"github.com/ftwall/ftwall/inspect"
 	"github.com/ftwall/ftwall/internal/events"
 	"github.com/ftwall/ftwall/internal/queue"
+	"github.com/ftwall/ftwall/internal/rawsend"
 )
 
 // learned is what the packet path hands to the control goroutine: peers to
@@ -137,6 +139,9 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		if s.limiter.allow(d.Reply.To.Addr(), s.now()) {
 			if err := s.sender.SendUDP(d.Reply.From, d.Reply.To, d.Reply.Payload); err != nil {
 				stats.PongErrors.Add(1)
+				if s.metrics != nil {
+					s.metrics.NotSent("reply", errors.Is(err, rawsend.ErrBusy))
+				}
 				s.log.Debug("spoofed pong not sent", "err", err)
 			} else {
 				stats.PongsSent.Add(1)

@@ -1,0 +1,122 @@
+package e2e
+
+import (
+	"context"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ftwall/ftwall/inspect/fasttrack"
+	"github.com/ftwall/ftwall/internal/lab"
+	"github.com/ftwall/ftwall/internal/rawsend"
+	"github.com/ftwall/ftwall/nft"
+)
+
+// TestSpoofedSourceFloodDoesNotBlind (issue 13): a LAN host floods 2,000
+// FastTrack pings per second from made-up LAN source addresses that nobody
+// answers ARP for. Every spoofed pong waits for a neighbour that never
+// resolves. Meanwhile a real client pings 1,000 new peers at 100 per
+// second: at least 99 % of them must be blocked. (Before the sender stopped
+// waiting, 12 of 1,000 were.)
+func TestSpoofedSourceFloodDoesNotBlind(t *testing.T) {
+	l := lab.NewT(t)
+	// The lab routes only its own peer ranges; route two more documentation
+	// and benchmarking ranges to the internet side for 1,000 distinct peers.
+	for _, p := range []string{"192.0.2.0/24", "198.18.0.0/15"} {
+		if out, err := l.Router.Run(t.Context(), "ip", "route", "add", p, "via", l.InternetIP4.String()); err != nil {
+			t.Fatalf("route %s: %v %s", p, err, out)
+		}
+	}
+	k := kernel(t, l)
+	startRun(t, l, "--log", "")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+
+	const floodRate = 2000
+	var spoofed, floodTime atomic.Int64
+	flooding := make(chan error, 1)
+	go func() {
+		flooding <- l.Client2.Do(func() error {
+			s, err := rawsend.Open()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ping := fasttrack.AppendPing(nil, "KaZaA")
+			begin := time.Now()
+			for n := 0; ctx.Err() == nil; n++ {
+				// Paced at floodRate: ahead of schedule, wait.
+				if ahead := time.Duration(n)*time.Second/floodRate - time.Since(begin); ahead > 0 {
+					time.Sleep(ahead)
+				}
+				// 10.0.2.10 … 10.0.2.249 (client2's subnet, unassigned), many ports.
+				src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, byte(10 + n%240)}), uint16(20000+n%30000))
+				dst := netip.AddrPortFrom(l.Peers4[n%len(l.Peers4)], 1214)
+				if err := s.SendUDP(src, dst, ping); err == nil {
+					spoofed.Add(1)
+				}
+			}
+			floodTime.Store(int64(time.Since(begin)))
+			return nil
+		})
+	}()
+	time.Sleep(2 * time.Second) // the flood fills the neighbour queues first
+
+	c, err := l.Client.ListenUDP("udp4", netip.AddrPortFrom(l.ClientIP4, 3531).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ping := fasttrack.AppendPing(nil, "KaZaA")
+	var peers []netip.Addr
+	for i := range 1000 {
+		// 1,000 distinct documentation addresses routed to the internet side.
+		var a netip.Addr
+		switch {
+		case i < 250:
+			a = netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)})
+		case i < 500:
+			a = netip.AddrFrom4([4]byte{198, 51, 100, byte(i - 250 + 1)})
+		case i < 750:
+			a = netip.AddrFrom4([4]byte{203, 0, 113, byte(i - 500 + 3)})
+		default:
+			a = netip.AddrFrom4([4]byte{198, 18, byte(i / 250), byte(i%250 + 1)})
+		}
+		peers = append(peers, a)
+	}
+	start := time.Now()
+	for i, a := range peers {
+		if _, err := c.WriteToUDPAddrPort(ping, netip.AddrPortFrom(a, 1214)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Until(start.Add(time.Duration(i+1) * 10 * time.Millisecond)))
+	}
+	time.Sleep(time.Second)
+	cancel()
+	if err := <-flooding; err != nil {
+		t.Fatalf("flood: %v", err)
+	}
+	blocked := map[netip.Addr]bool{}
+	for _, a := range setAddrs(t, k, nft.SetPeers4) {
+		blocked[a] = true
+	}
+	n := 0
+	perRange := map[string]int{}
+	for _, a := range peers {
+		if blocked[a] {
+			n++
+			perRange[netip.PrefixFrom(a, 16).Masked().String()]++
+		}
+	}
+	t.Logf("blocked by range: %v", perRange)
+	learnable := len(peers)
+	rate := float64(spoofed.Load()) / time.Duration(floodTime.Load()).Seconds()
+	t.Logf("%d spoofed pings sent in %v (%.0f/s); %d of the client's %d new peers blocked", spoofed.Load(), time.Duration(floodTime.Load()).Round(time.Millisecond), rate, n, learnable)
+	if rate < 0.9*floodRate {
+		t.Errorf("the flood reached only %.0f pings/s of %d: the test does not test the attack", rate, floodRate)
+	}
+	if n < learnable*99/100 {
+		t.Errorf("only %d of %d peers blocked under the spoofed-source flood; want ≥ 99%%", n, learnable)
+	}
+}
