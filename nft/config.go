@@ -141,6 +141,9 @@ func validateAllow(p netip.Prefix) error {
 	if p.Addr().Is4In6() {
 		return fmt.Errorf("%s is an IPv4-mapped IPv6 prefix; write it as IPv4", p)
 	}
+	if p.Bits() == 0 {
+		return fmt.Errorf("%s allows every address, which switches ftwall off; to stop ftwall run `ftwall teardown`, or list the prefixes to exempt", p)
+	}
 	return nil
 }
 

@@ -79,6 +79,8 @@ func TestValidateErrors(t *testing.T) {
 		{"WAN is LAN", func(c *Config) { c.WAN = []string{"lan0"} }, "--wan", "also a LAN interface"},
 		{"allow invalid", func(c *Config) { c.Allow = []netip.Prefix{{}} }, "--allow", "invalid prefix"},
 		{"allow 4in6", func(c *Config) { c.Allow = []netip.Prefix{netip.MustParsePrefix("::ffff:192.0.2.1/128")} }, "--allow", "IPv4-mapped"},
+		{"allow everything v4", func(c *Config) { c.Allow = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")} }, "--allow", "switches ftwall off"},
+		{"allow everything v6", func(c *Config) { c.Allow = []netip.Prefix{netip.MustParsePrefix("::/0")} }, "--allow", "switches ftwall off"},
 		{"peer timeout negative", func(c *Config) { c.PeerTimeout = -time.Second }, "--peer-timeout", "negative"},
 		{"peer timeout sub-ms", func(c *Config) { c.PeerTimeout = 1500 * time.Microsecond }, "--peer-timeout", "milliseconds"},
 		{"timelock negative", func(c *Config) { c.TimeLock = -1 }, "--timelock", "negative"},

@@ -41,7 +41,7 @@ func goldenConfigs() map[string]struct {
 		}, BackendNative},
 		"fanout-compat-notimelock": {Config{
 			LAN: []string{"br-lan"}, WAN: []string{"wan1", "ppp0"},
-			Allow:       []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")},
+			Allow:       []netip.Prefix{netip.MustParsePrefix("0.0.0.0/1")},
 			PeerTimeout: 90 * time.Minute, TimeLock: 0, QueueNum: 100, Queues: 2, Queue: builtinQueue(),
 		}, BackendCompat},
 	}

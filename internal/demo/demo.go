@@ -141,7 +141,7 @@ func (s *session) run(ctx context.Context, start time.Time) error {
 	if len(s.ftProblems) == 0 {
 		what := "ran through the demo and stopped on SIGTERM"
 		if s.ftRuns > 1 {
-			what = fmt.Sprintf("both of its %d runs ran through and stopped on SIGTERM", s.ftRuns)
+			what = fmt.Sprintf("its %d runs (restarted for BitTorrent) ran through and stopped on SIGTERM", s.ftRuns)
 		}
 		s.res.add(CheckFtwallRan, true, "%s", what)
 	} else {

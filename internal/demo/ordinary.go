@@ -217,6 +217,9 @@ func lastPart(s string) string {
 
 // sizeText writes a byte count the way people read it.
 func sizeText(n int) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
 	if n >= 1024 && n%1024 == 0 {
 		return fmt.Sprintf("%d KiB", n/1024)
 	}

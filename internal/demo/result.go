@@ -46,12 +46,12 @@ const (
 	// CheckBTPeerBlocked: the tracker, DHT node and seeder's address
 	// (203.0.113.2) is in peers4.
 	CheckBTPeerBlocked = "bt-peer-blocked"
-	// CheckBTNoPayload: no verified byte of the file reached the client,
-	// and no payload byte of the seeder crossed the router towards it.
-	CheckBTNoPayload = "bt-no-payload"
 	// CheckBTOrdinary: the neighbour's ordinary traffic during the
 	// BitTorrent download worked and put nothing into the sets.
 	CheckBTOrdinary = "bt-ordinary"
+	// CheckBTNoPayload: no verified byte of the file reached the client,
+	// and no payload byte of the seeder crossed the router towards it.
+	CheckBTNoPayload = "bt-no-payload"
 
 	// CheckFtwallRan: ftwall run kept running through the demo and stopped
 	// cleanly on SIGTERM.
@@ -60,7 +60,7 @@ const (
 
 // btChecks are the checks of the BitTorrent scene, skipped together.
 func btChecks() []string {
-	return []string{CheckBTClientLocked, CheckBTPeerBlocked, CheckBTNoPayload, CheckBTOrdinary}
+	return []string{CheckBTClientLocked, CheckBTPeerBlocked, CheckBTOrdinary, CheckBTNoPayload}
 }
 
 // CheckNames returns every check a complete run makes, in order.
@@ -70,7 +70,7 @@ func CheckNames() []string {
 		CheckTCPBlocked, CheckLockRefuses,
 		CheckOrdinaryHTTP, CheckOrdinaryUDP, CheckNothingLearned,
 		CheckSafetyNet,
-		CheckBTClientLocked, CheckBTPeerBlocked, CheckBTNoPayload, CheckBTOrdinary,
+		CheckBTClientLocked, CheckBTPeerBlocked, CheckBTOrdinary, CheckBTNoPayload,
 		CheckFtwallRan,
 	}
 }
