@@ -24,13 +24,34 @@ type Settings struct {
 	// PongType is the spoofed reply's message type: MsgNodePong (0x29, the
 	// default when zero) or MsgSupernodePong (0x28).
 	PongType byte
+
+	// Compiled lookups of LAN and Allow (Compile); without them the
+	// slices are scanned.
+	lan, allow prefixSet
+	compiled   bool
+}
+
+// Compile prepares O(log n) lookups of LAN and Allow; call it once after
+// setting them (and again after changing them), before sharing s.
+func (s *Settings) Compile() {
+	s.lan, s.allow, s.compiled = newPrefixSet(s.LAN), newPrefixSet(s.Allow), true
 }
 
 // IsLAN reports whether a is inside one of the LAN prefixes.
-func (s *Settings) IsLAN(a netip.Addr) bool { return inPrefixes(s.LAN, a.Unmap()) }
+func (s *Settings) IsLAN(a netip.Addr) bool {
+	if s.compiled {
+		return s.lan.contains(a)
+	}
+	return inPrefixes(s.LAN, a.Unmap())
+}
 
 // Allowed reports whether a is allowlisted.
-func (s *Settings) Allowed(a netip.Addr) bool { return inPrefixes(s.Allow, a.Unmap()) }
+func (s *Settings) Allowed(a netip.Addr) bool {
+	if s.compiled {
+		return s.allow.contains(a)
+	}
+	return inPrefixes(s.Allow, a.Unmap())
+}
 
 // IsOwn reports whether a is one of the firewall's own addresses.
 func (s *Settings) IsOwn(a netip.Addr) bool {

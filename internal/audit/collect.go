@@ -60,6 +60,7 @@ func newAuditor(lan []netip.Prefix, ds inspect.Detectors, jsonOut bool, out *buf
 		perProtocol: map[string]*protocolSummary{},
 		out:         out,
 	}
+	a.settings.Compile()
 	if jsonOut {
 		a.enc = json.NewEncoder(out)
 		a.enc.SetEscapeHTML(false)

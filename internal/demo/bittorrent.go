@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +46,19 @@ func btLeecher() btlab.Options {
 		return btlab.Options{Client: btlab.Aria2, Tracker: btlab.TrackerHTTP, DHTPort: 6882}
 	}
 	return btlab.Options{Client: btlab.QBittorrent, Tracker: btlab.TrackerHTTP}
+}
+
+// clientName is how the client's authors write its name.
+func clientName(k btlab.ClientKind) string {
+	switch k {
+	case btlab.Aria2:
+		return "aria2"
+	case btlab.Transmission:
+		return "Transmission"
+	case btlab.QBittorrent:
+		return "qBittorrent"
+	}
+	return string(k)
 }
 
 // btUnblocked is how long the client takes for the whole file in the lab
@@ -110,7 +124,11 @@ func (s *session) playBitTorrent(ctx context.Context, bt *btT) (failed bool, err
 	l := s.lab
 	opts := btLeecher()
 	prog := opts.Client.Program()
-	btlab.Require(bt, btlab.ProgOpentracker, btlab.DefaultSeeder.Program(), prog)
+	progs := []string{btlab.ProgOpentracker, btlab.DefaultSeeder.Program()}
+	if !slices.Contains(progs, prog) {
+		progs = append(progs, prog)
+	}
+	btlab.Require(bt, progs...)
 
 	// The Kazaa PC and the neighbour are still time-locked from steps 1-4:
 	// a fresh start, so that what follows is BitTorrent's doing alone.
@@ -129,12 +147,12 @@ func (s *session) playBitTorrent(ctx context.Context, bt *btT) (failed bool, err
 	if err := s.startFtwall(ctx, "--reset"); err != nil {
 		return false, err
 	}
-	s.say("   ftwall restarts with --reset (empty sets, so the Kazaa locks do no BitTorrent work); ready in %s.", since(t0))
+	s.say("   First ftwall restarts with --reset (empty sets: the Kazaa locks must not do the work); ready in %s.", since(t0))
 
 	t0 = time.Now()
 	r := btlab.NewRig(bt, l, btlab.RigOptions{})
 	s.say("   The internet's %s runs opentracker (port %d), a DHT node (UDP %d) and a %s seeder (port %d) of a %s file; ready in %s.",
-		l.InternetIP4, btlab.TrackerPort, btlab.DHTNodePorts[0], r.Seeder.Opts.Client, r.Seeder.PeerPort(), sizeText(int(r.Torrent.Size)), since(t0))
+		l.InternetIP4, btlab.TrackerPort, btlab.DHTNodePorts[0], clientName(r.Seeder.Opts.Client), r.Seeder.PeerPort(), sizeText(int(r.Torrent.Size)), since(t0))
 
 	capt := btlab.StartCapture(bt, l.Router, lab.IfLAN0) // before the client
 	c := r.StartLeecher(bt, opts)

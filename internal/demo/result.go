@@ -166,7 +166,7 @@ func (r *Result) skip(names []string, reason string) {
 func (r Result) Summary() string {
 	if r.Passed() {
 		if c, ok := r.Check(CheckBTClientLocked); ok && c.Skipped {
-			return "RESULT: FastTrack blocked, ordinary traffic untouched (BitTorrent scene skipped: " + c.Detail + ")"
+			return "RESULT: FastTrack blocked, ordinary traffic untouched; the BitTorrent scene was skipped (step 5 says why)"
 		}
 		return "RESULT: FastTrack and BitTorrent blocked, ordinary traffic untouched"
 	}

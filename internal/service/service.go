@@ -182,6 +182,7 @@ func (s *Service) buildState(cfg Config) (*runState, error) {
 		lan = append(lan, p.Masked())
 	}
 	st.settings.LAN = lan
+	st.settings.Compile()
 	return st, nil
 }
 
