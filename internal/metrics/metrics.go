@@ -32,6 +32,7 @@ type Metrics struct {
 	pongsSent      prometheus.Counter
 	pongsWithheld  prometheus.Counter
 	notSent        *prometheus.CounterVec
+	evidenceLost   prometheus.Counter
 	kernelRefresh  prometheus.Counter
 	setElements    *prometheus.GaugeVec
 	setWrite       prometheus.Histogram
@@ -91,6 +92,9 @@ func New(opts ...Option) *Metrics {
 			Name: "ftwall_packets_not_sent_total",
 			Help: "Spoofed replies and UDP time-lock probes dropped instead of sent, by what (reply, probe) and why (busy: the socket buffer is full, e.g. behind an unresolved neighbour; error: any other send error). Sending never waits.",
 		}, []string{"what", "reason"}),
+		evidenceLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ftwall_evidence_lost_total", Help: "Evidence (peers to block, clients to lock) dropped because the control goroutine, the only nftables writer, was too busy to take it; the packet's verdict was still given.",
+		}),
 		kernelRefresh: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ftwall_locks_kept_by_kernel_total", Help: "Locks found refreshed by the kernel (refused connections, tries towards known peers) when they were due to lapse.",
 		}),
@@ -109,7 +113,7 @@ func New(opts ...Option) *Metrics {
 	}
 	m.reg.MustRegister(
 		m.candidates, m.verdicts, m.peersLearned, m.clientsLocked,
-		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.kernelRefresh, m.setElements, m.setWrite,
+		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.kernelRefresh, m.setElements, m.setWrite,
 		m.rules, newQueueCollector(o.queueStats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -180,6 +184,9 @@ func (m *Metrics) NotSent(what string, busy bool) {
 	}
 	m.notSent.WithLabelValues(what, reason).Inc()
 }
+
+// EvidenceLost counts evidence the control goroutine could not take.
+func (m *Metrics) EvidenceLost() { m.evidenceLost.Inc() }
 
 // LockKeptByKernel counts a lock the kernel had refreshed by itself.
 func (m *Metrics) LockKeptByKernel() { m.kernelRefresh.Inc() }

@@ -133,6 +133,9 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		case s.learnCh <- l:
 		default:
 			stats.LearnDropped.Add(1)
+			if s.metrics != nil {
+				s.metrics.EvidenceLost()
+			}
 		}
 	}
 	if d.Reply.Valid && !st.dryRun {
