@@ -86,6 +86,9 @@ func TestSmallFormatters(t *testing.T) {
 	if got := sizeText(65536); got != "64 KiB" {
 		t.Errorf("sizeText(65536) = %q", got)
 	}
+	if got := sizeText(4 << 20); got != "4 MiB" {
+		t.Errorf("sizeText(4 MiB) = %q", got)
+	}
 	if got := sizeText(1000); got != "1000 bytes" {
 		t.Errorf("sizeText(1000) = %q", got)
 	}

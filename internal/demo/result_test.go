@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -18,7 +19,7 @@ func TestResultPassedOnlyWhenEveryCheckPassed(t *testing.T) {
 	if !r.Passed() || len(r.Failed()) != 0 || len(r.Missing()) != 0 {
 		t.Fatalf("all checks passed: Passed %v, Failed %v, Missing %v", r.Passed(), r.Failed(), r.Missing())
 	}
-	if got := r.Summary(); got != "RESULT: FastTrack blocked, ordinary traffic untouched" {
+	if got := r.Summary(); got != "RESULT: FastTrack and BitTorrent blocked, ordinary traffic untouched" {
 		t.Errorf("summary %q", got)
 	}
 
@@ -56,5 +57,47 @@ func TestCheckNamesUnique(t *testing.T) {
 			t.Errorf("check name %q twice or empty", n)
 		}
 		seen[n] = true
+	}
+}
+
+// A machine without the BitTorrent programs skips the BitTorrent checks:
+// the run still passes, and the summary says so.
+func TestResultBitTorrentSkipped(t *testing.T) {
+	var r Result
+	for _, n := range CheckNames() {
+		if !slices.Contains(btChecks(), n) {
+			r.add(n, true, "fine")
+			continue
+		}
+		if n == btChecks()[0] {
+			r.skip(btChecks(), "programs not installed: aria2c")
+		}
+	}
+	if !r.Passed() || len(r.Failed()) != 0 || len(r.Missing()) != 0 {
+		t.Fatalf("skipped BitTorrent scene: Passed %v, Failed %v, Missing %v", r.Passed(), r.Failed(), r.Missing())
+	}
+	if sk := r.Skipped(); len(sk) != len(btChecks()) || sk[0].Name != CheckBTClientLocked || sk[0].Detail != "programs not installed: aria2c" {
+		t.Errorf("Skipped = %+v", sk)
+	}
+	if got := r.Summary(); !strings.HasPrefix(got, "RESULT: FastTrack blocked, ordinary traffic untouched; the BitTorrent scene was skipped") {
+		t.Errorf("summary %q", got)
+	}
+	// Not made at all is not skipped: an interrupted run fails.
+	var partial Result
+	for _, n := range CheckNames() {
+		if !slices.Contains(btChecks(), n) {
+			partial.add(n, true, "fine")
+		}
+	}
+	if partial.Passed() || len(partial.Missing()) != len(btChecks()) {
+		t.Errorf("BitTorrent checks neither made nor skipped: Passed %v, Missing %v", partial.Passed(), partial.Missing())
+	}
+}
+
+func TestBTChecksInCheckNames(t *testing.T) {
+	names := CheckNames()
+	i := slices.Index(names, btChecks()[0])
+	if i < 0 || !slices.Equal(names[i:i+len(btChecks())], btChecks()) {
+		t.Errorf("CheckNames %v does not hold btChecks %v in order", names, btChecks())
 	}
 }

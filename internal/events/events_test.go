@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func jsonLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
@@ -175,4 +176,30 @@ func TestCounterSummary(t *testing.T) {
 		t.Errorf("no change: %v", l)
 	}
 	CounterSummary(context.Background(), nil, prev, cur) // no logger: nothing, no panic
+}
+
+// TestPeerLinesRateLimited: a flood of learned peers logs a burst, then
+// LineRate lines per second, and the next line says how many were left out.
+func TestPeerLinesRateLimited(t *testing.T) {
+	var buf bytes.Buffer
+	e := New(slog.New(slog.NewTextHandler(&buf, nil)), Peers)
+	now := time.Unix(1000, 0)
+	e.now = func() time.Time { return now }
+	for i := range 10000 {
+		e.PeerLearned(netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}), 1214))
+	}
+	if n := bytes.Count(buf.Bytes(), []byte("peer learned")); n != LineBurst {
+		t.Fatalf("%d lines for a burst of 10,000, want %d", n, LineBurst)
+	}
+	now = now.Add(time.Second)
+	buf.Reset()
+	for range 100 {
+		e.PeerLearned(netip.MustParseAddrPort("198.51.100.1:1214"))
+	}
+	if n := bytes.Count(buf.Bytes(), []byte("peer learned")); n != LineRate {
+		t.Fatalf("%d lines a second later, want %d", n, LineRate)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte("not_logged=9800")) {
+		t.Errorf("the first line after the burst does not count the 9,800 left out:\n%s", buf.String())
+	}
 }
