@@ -5,7 +5,11 @@
 // written here. It is for ftwall's integration tests (does a real client
 // get its payload through the router, when does its first BitTorrent packet
 // leave, how many body bytes arrive) and for measuring what the clients put
-// on the wire. It is test code, never part of ftwall.
+// on the wire. It is test code, never part of ftwall. Its functions take a
+// T (the part of testing.TB they use) rather than a testing.TB, so that
+// `make demo` (internal/demo, whose adapter turns Fatalf into an error and
+// runs the cleanups at the end of its BitTorrent scene) can run it outside
+// a test.
 //
 // A typical test:
 //

@@ -194,7 +194,7 @@ func TestEnvListsAndDefaults(t *testing.T) {
 			PeerTimeout: 24 * time.Hour, TimeLock: 120 * time.Second,
 			LockAction: nft.LockReject, QueueNum: 0, Queues: 1, Backend: nft.BackendAuto,
 		},
-		PongType: 0x29, PongRate: 2000, PongBurst: 4000, StoreInterval: 30 * time.Second,
+		PongType: 0x29, PongRate: 2000, PongBurst: 4000, PeerBudget: 5000, PeerBudgetRate: 50, StoreInterval: 30 * time.Second,
 		LogLetters: "cp", SummaryInterval: 60 * time.Second, QueueMaxLen: 4096,
 	}
 	c.Reload = nil

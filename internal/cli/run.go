@@ -138,6 +138,15 @@ func (inv *invocation) runConfig(c *cli.Context) (service.Config, logSettings, e
 	if cfg.PongBurst = c.Int(optPongBurst); cfg.PongBurst < 1 {
 		return cfg, logs, inv.badOption(optPongBurst, "%d: want at least 1 pong", cfg.PongBurst)
 	}
+	switch cfg.PeerBudget = c.Int(optPeerBudget); {
+	case cfg.PeerBudget < 0:
+		return cfg, logs, inv.badOption(optPeerBudget, "%d is negative (0 means no budget)", cfg.PeerBudget)
+	case cfg.PeerBudget == 0:
+		cfg.PeerBudget = -1
+	}
+	if cfg.PeerBudgetRate = c.Int(optPeerBudgetRate); cfg.PeerBudgetRate < 1 {
+		return cfg, logs, inv.badOption(optPeerBudgetRate, "%d: want at least 1 peer per second", cfg.PeerBudgetRate)
+	}
 	if cfg.StoreInterval <= 0 {
 		return cfg, logs, inv.badOption(optStoreInterval, "%s: want a positive duration", cfg.StoreInterval)
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ftwall/ftwall/internal/btlab"
 	"github.com/ftwall/ftwall/internal/lab"
 )
 
@@ -81,6 +82,43 @@ func demoOptions(t *testing.T, ftwall string, out *syncBuffer) Options {
 	return Options{FtwallPath: ftwall, Out: out, LabPrefix: lab.PrefixFrom(t.Name())}
 }
 
+// btPrograms are the programs of the BitTorrent scene (btlab's base
+// programs, opentracker, the qBittorrent seeder, the aria2 leecher).
+var btPrograms = []string{btlab.ProgMktorrent, "unshare", "mount", "sh", "cmp", btlab.ProgOpentracker, btlab.ProgQBittorrent, btlab.ProgAria2}
+
+// haveBitTorrent reports whether the BitTorrent scene can run here; it
+// logs what is missing otherwise.
+func haveBitTorrent(t *testing.T) bool {
+	t.Helper()
+	var missing []string
+	for _, p := range btPrograms {
+		if _, err := exec.LookPath(p); err != nil {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		t.Logf("BitTorrent programs missing (%s): the BitTorrent scene is expected to be skipped", strings.Join(missing, ", "))
+	}
+	return len(missing) == 0
+}
+
+// assertBTProcessesGone checks that no BitTorrent program the demo started
+// runs on (the demo's programs run from its temporary directories).
+func assertBTProcessesGone(t *testing.T) {
+	t.Helper()
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), "ftwdemo-bittorrent-") {
+			t.Errorf("BitTorrent lab process still running: %s: %q", p, strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "ftwdemo-bittorrent-*"))
+	for _, d := range dirs {
+		t.Errorf("BitTorrent lab directory left behind: %s", d)
+	}
+}
+
 // TestDemo runs the demo as `make demo` does and wants every check passed,
 // the key facts in the narrative and nothing left behind.
 func TestDemo(t *testing.T) {
@@ -101,7 +139,31 @@ func TestDemo(t *testing.T) {
 		t.Errorf("Passed() = false: %s", res.Summary())
 	}
 	text := out.String()
-	for _, want := range []string{
+	bt := haveBitTorrent(t)
+	wants := []string{
+		"FastTrack is historic; BitTorrent is what networks meet today",
+	}
+	if bt {
+		wants = append(wants,
+			"First ftwall restarts with --reset",
+			"qBittorrent seeder (port 51413) of a 4 MiB file",
+			"aria2c on the PC (10.0.1.2, fd00:1::2) fetches it",
+			"Its first BitTorrent packet",
+			"the PC was time-locked (10.0.1.2 in locked4) and 203.0.113.2, tracker, DHT node and seeder in one, blocked (peers4)",
+			"http://198.51.100.13/report.pdf: 200 OK, 64 KiB intact",
+			"ftwall learned nothing from it: the neighbour is not locked, the server not blocked",
+			"aria2c has 0 verified bytes of the 4 MiB file",
+			"0 payload bytes of the seeder crossed the router",
+			`comment "proto=bittorrent`,
+			"RESULT: FastTrack and BitTorrent blocked, ordinary traffic untouched",
+		)
+	} else {
+		wants = append(wants, "Skipped: programs not installed", "the BitTorrent scene was skipped")
+	}
+	if c, _ := res.Check(CheckBTClientLocked); c.Skipped == bt {
+		t.Errorf("BitTorrent programs installed %v, but the scene skipped %v (%s)", bt, c.Skipped, c.Detail)
+	}
+	for _, want := range append(wants,
 		"answered 16/16 pings with a spoofed node pong (0x29)",
 		"the real nodes on the internet received 0 pings",
 		"16 peers blocked (peers4 12, peers6 4)",
@@ -116,17 +178,64 @@ func TestDemo(t *testing.T) {
 		"198.51.100.21, 198.51.100.22, 2001:db8:100::15, 2001:db8:100::16",
 		"set peers4 {", "set peers6 {", "set locked4 {", "set locked6 {",
 		"COUNTER", "dropped to peers",
-		"RESULT: FastTrack blocked, ordinary traffic untouched",
 		"Lab removed",
+	) {
+		if !strings.Contains(text, want) {
+			t.Errorf("narrative lacks %q", want)
+		}
+	}
+	if n := strings.Count(text, "\n"); n > 120 {
+		t.Errorf("narrative has %d lines; it is meant to be short", n)
+	}
+	t.Logf("the demo took %s", res.Elapsed)
+	assertCleanedUp(t, res.Lab, ftwall)
+	assertBTProcessesGone(t)
+}
+
+// TestDemoWithoutBitTorrent runs the demo on a PATH without the
+// BitTorrent programs: the BitTorrent scene is skipped with a message, and
+// the demo passes.
+func TestDemoWithoutBitTorrent(t *testing.T) {
+	ftwall := buildFtwall(t)
+	dir := t.TempDir()
+	for _, p := range []string{"ip", "nft", "ss"} {
+		path, err := exec.LookPath(p)
+		if err != nil {
+			t.Skipf("%s not installed: %v", p, err)
+		}
+		if err := os.Symlink(path, filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir)
+	out := &syncBuffer{}
+	res, err := Run(t.Context(), demoOptions(t, ftwall, out))
+	t.Logf("narrative:\n%s", out.String())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !res.Passed() {
+		t.Errorf("Passed() = false: %s", res.Summary())
+	}
+	for _, n := range btChecks() {
+		if c, ok := res.Check(n); !ok || !c.Skipped || !strings.Contains(c.Detail, btlab.ProgOpentracker) {
+			t.Errorf("check %s: made %v, skipped %v (%s); want skipped naming %s", n, ok, c.Skipped, c.Detail, btlab.ProgOpentracker)
+		}
+	}
+	text := out.String()
+	for _, want := range []string{
+		"5. FastTrack is historic; BitTorrent is what networks meet today",
+		"   Skipped: programs not installed: ",
+		"make deps",
+		"RESULT: FastTrack blocked, ordinary traffic untouched; the BitTorrent scene was skipped",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("narrative lacks %q", want)
 		}
 	}
-	if n := strings.Count(text, "\n"); n > 90 {
-		t.Errorf("narrative has %d lines; it is meant to be short", n)
+	if strings.Contains(text, "restarts with --reset") {
+		t.Error("ftwall was restarted for a skipped scene")
 	}
-	t.Logf("the demo took %s", res.Elapsed)
 	assertCleanedUp(t, res.Lab, ftwall)
 }
 
@@ -161,10 +270,22 @@ func TestDemoDetectsFtwallNotBlocking(t *testing.T) {
 			t.Errorf("check %s: made %v, passed %v (%s); want passed", n, ok, c.OK, c.Detail)
 		}
 	}
+	if haveBitTorrent(t) {
+		// Nothing stops the real client: it gets its file.
+		for _, n := range []string{CheckBTClientLocked, CheckBTPeerBlocked, CheckBTNoPayload} {
+			if c, ok := res.Check(n); !ok || c.OK {
+				t.Errorf("check %s: made %v, passed %v; want made and failed", n, ok, c.OK)
+			}
+		}
+		if c, ok := res.Check(CheckBTOrdinary); !ok || !c.OK {
+			t.Errorf("check %s: made %v, passed %v (%s); want passed", CheckBTOrdinary, ok, c.OK, c.Detail)
+		}
+	}
 	if text := out.String(); !strings.Contains(text, "RESULT: FAILED") || !strings.Contains(text, "The end of ftwall's log") {
 		t.Errorf("the narrative does not report the failure")
 	}
 	assertCleanedUp(t, res.Lab, ftwall)
+	assertBTProcessesGone(t)
 }
 
 // TestDemoInterrupted cancels the demo in the middle (Ctrl-C): Run returns
@@ -193,6 +314,36 @@ func TestDemoInterrupted(t *testing.T) {
 		t.Error("the narrative does not say the lab was removed")
 	}
 	assertCleanedUp(t, res.Lab, ftwall)
+}
+
+// TestDemoInterruptedBitTorrent cancels the demo while the real
+// BitTorrent client runs: everything the BitTorrent lab started is gone
+// afterwards too.
+func TestDemoInterruptedBitTorrent(t *testing.T) {
+	ftwall := buildFtwall(t)
+	if !haveBitTorrent(t) {
+		t.Skip("the BitTorrent programs are not installed")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	out := &syncBuffer{onLine: func(l string) {
+		if strings.HasPrefix(l, "   Its first BitTorrent packet") {
+			cancel()
+		}
+	}}
+	res, err := Run(ctx, demoOptions(t, ftwall, out))
+	t.Logf("narrative:\n%s", out.String())
+	if err == nil || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("Run after cancel: %v; want an interruption error", err)
+	}
+	if res.Passed() {
+		t.Error("an interrupted demo passed")
+	}
+	if !strings.Contains(out.String(), "Lab removed") {
+		t.Error("the narrative does not say the lab was removed")
+	}
+	assertCleanedUp(t, res.Lab, ftwall)
+	assertBTProcessesGone(t)
 }
 
 // TestDemoKeep keeps the lab until the context ends: it is there, with

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,5 +119,50 @@ func TestSpoofedSourceFloodDoesNotBlind(t *testing.T) {
 	}
 	if n < learnable*99/100 {
 		t.Errorf("only %d of %d peers blocked under the spoofed-source flood; want ≥ 99%%", n, learnable)
+	}
+}
+
+// TestPeerBudgetStopsAHost (issue 13): a LAN host tries 50,000 destinations
+// in 10 s; with the default budget (5,000 at once, 50 per second) ftwall
+// learns about 5,500 of them, far from half, logs one warning, and still
+// learns a neighbour's peers.
+func TestPeerBudgetStopsAHost(t *testing.T) {
+	l := lab.NewT(t)
+	if out, err := l.Router.Run(t.Context(), "ip", "route", "add", "198.18.0.0/15", "via", l.InternetIP4.String()); err != nil {
+		t.Fatalf("route: %v %s", err, out)
+	}
+	k := kernel(t, l)
+	fw := startRun(t, l, "--log", "c")
+	c, err := l.Client.ListenUDP("udp4", netip.AddrPortFrom(l.ClientIP4, 3531).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ping := fasttrack.AppendPing(nil, "KaZaA")
+	const tries, over = 50000, 10 * time.Second
+	start := time.Now()
+	for i := range tries {
+		dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18 + byte(i>>16), byte(i >> 8), byte(i)}), 1214)
+		if _, err := c.WriteToUDPAddrPort(ping, dst); err != nil {
+			t.Fatal(err)
+		}
+		if ahead := time.Duration(i+1)*over/tries - time.Since(start); ahead > 0 && i%50 == 0 {
+			time.Sleep(ahead)
+		}
+	}
+	took := time.Since(start)
+	sendUDP(t, l.Client2, netip.Addr{}, ap(l.Peers4[3], 1214), string(ping))
+	waitFor(t, 3*time.Second, "the neighbour's peer learned", func() bool { return setHas(t, k, nft.SetPeers4, l.Peers4[3]) })
+	time.Sleep(500 * time.Millisecond)
+	n := len(setAddrs(t, k, nft.SetPeers4)) - 1
+	t.Logf("%d destinations tried in %v; %d learned", tries, took.Round(time.Millisecond), n)
+	if n > tries/4 {
+		t.Errorf("%d of %d destinations learned; the budget should stop the host well before half", n, tries)
+	}
+	if n < 5000 {
+		t.Errorf("only %d learned: the budget of 5,000 was not used", n)
+	}
+	if got := strings.Count(fw.out.String(), "over its peer budget"); got != 1 {
+		t.Errorf("%d budget warnings, want 1", got)
 	}
 }

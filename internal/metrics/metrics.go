@@ -33,6 +33,7 @@ type Metrics struct {
 	pongsWithheld  prometheus.Counter
 	notSent        *prometheus.CounterVec
 	evidenceLost   prometheus.Counter
+	overBudget     prometheus.Counter
 	kernelRefresh  prometheus.Counter
 	setElements    *prometheus.GaugeVec
 	setWrite       prometheus.Histogram
@@ -95,6 +96,9 @@ func New(opts ...Option) *Metrics {
 		evidenceLost: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ftwall_evidence_lost_total", Help: "Evidence (peers to block, clients to lock) dropped because the control goroutine, the only nftables writer, was too busy to take it; the packet's verdict was still given.",
 		}),
+		overBudget: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ftwall_peers_over_budget_total", Help: "Peers not learned because the LAN client that revealed them had spent its --peer-budget.",
+		}),
 		kernelRefresh: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ftwall_locks_kept_by_kernel_total", Help: "Locks found refreshed by the kernel (refused connections, tries towards known peers) when they were due to lapse.",
 		}),
@@ -113,7 +117,7 @@ func New(opts ...Option) *Metrics {
 	}
 	m.reg.MustRegister(
 		m.candidates, m.verdicts, m.peersLearned, m.clientsLocked,
-		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.kernelRefresh, m.setElements, m.setWrite,
+		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.overBudget, m.kernelRefresh, m.setElements, m.setWrite,
 		m.rules, newQueueCollector(o.queueStats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -184,6 +188,9 @@ func (m *Metrics) NotSent(what string, busy bool) {
 	}
 	m.notSent.WithLabelValues(what, reason).Inc()
 }
+
+// PeerOverBudget counts a peer left out by a client's budget.
+func (m *Metrics) PeerOverBudget() { m.overBudget.Inc() }
 
 // EvidenceLost counts evidence the control goroutine could not take.
 func (m *Metrics) EvidenceLost() { m.evidenceLost.Inc() }

@@ -40,6 +40,12 @@ type Config struct {
 	// in bursts (giFT: ~3,000 pings in 0.6 s), and a ping left without a
 	// pong stalls its discovery.
 	PongBurst int
+	// PeerBudget is how many new peers one LAN client can make ftwall learn
+	// at once (the size of its token bucket); PeerBudgetRate refills it per
+	// second. Past it, ftwall learns nothing more from that client until
+	// the bucket refills, logs one warning and counts the peers left out.
+	// 0 means the default; a negative PeerBudget means no budget.
+	PeerBudget, PeerBudgetRate int
 	// TeardownOnExit removes the table when run stops.
 	TeardownOnExit bool
 	// Own are the firewall's own addresses (never blocked as peers); when
@@ -73,6 +79,11 @@ type Config struct {
 const (
 	DefaultPongRate  = 2000
 	DefaultPongBurst = 4000
+	// A real client's flood (a BitTorrent DHT bootstrap, a FastTrack
+	// client's 1,000-node cache) fits in the burst; a host trying 50,000
+	// destinations in 10 s gets 5,500 of them learned.
+	DefaultPeerBudget     = 5000
+	DefaultPeerBudgetRate = 50
 )
 
 // Validate checks the service options (the ruleset options are checked by
@@ -113,6 +124,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.PongRate == 0 {
 		c.PongRate = DefaultPongRate
+	}
+	if c.PeerBudget == 0 {
+		c.PeerBudget = DefaultPeerBudget
+	}
+	if c.PeerBudgetRate <= 0 {
+		c.PeerBudgetRate = DefaultPeerBudgetRate
 	}
 	if c.PongBurst == 0 {
 		c.PongBurst = DefaultPongBurst

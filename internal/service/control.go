@@ -25,6 +25,7 @@ type control struct {
 	s       *Service
 	tracker *timelock.Tracker
 	peers   *refreshCache
+	budgets *peerBudgets
 	locks   *refreshCache
 	store   *store.Store
 	cdir    *clientdir.Dir
@@ -41,6 +42,8 @@ type control struct {
 	// Totals for the closing log line.
 	writeErrors  uint64
 	peersLearned uint64
+	// peersOverBudget counts peers not learned: their client's budget was spent.
+	peersOverBudget uint64
 	probesSent   uint64
 	keptByKernel uint64
 	// pongsWithheld is the withheld-pong count of the last logged summary.
@@ -52,6 +55,7 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 		s:       s,
 		tracker: newTracker(cfg),
 		peers:   newRefreshCache(1 << 16),
+		budgets: newPeerBudgets(cfg.PeerBudget, cfg.PeerBudgetRate),
 		locks:   newRefreshCache(1 << 16),
 		add:     make(map[string][]nft.Element, 4),
 		tcp:     newTCPProbe(s.deps.DialProbe),
@@ -208,6 +212,10 @@ func (c *control) apply(ctx context.Context) {
 	for i := range c.batch {
 		l := &c.batch[i]
 		for _, p := range l.peers[:l.npeers] {
+			if !c.peers.known(p.Addr) && !c.budgets.allow(l.src, l.at) {
+				c.overBudget(st, l.src)
+				continue
+			}
 			c.learnPeer(st, p, l.at, peerEvery)
 		}
 		if !l.lock || !c.tracker.Enabled() {

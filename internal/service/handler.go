@@ -18,6 +18,7 @@ import (
 // block and a client to lock. It holds no reference to the packet buffer.
 type learned struct {
 	at       time.Time
+	src      netip.Addr // the LAN host whose packet this is (peer budget)
 	peers    [2]inspect.Peer
 	npeers   int
 	lock     bool
@@ -120,7 +121,7 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 	s.logCandidate(st, &r.ev, d, verdict, fromLAN)
 
 	if !st.dryRun && (d.NPeers > 0 || d.Lock.Valid) {
-		l := learned{at: s.now(), peers: d.Peers, npeers: d.NPeers, inDev: p.InDev}
+		l := learned{at: s.now(), src: r.ev.Src.Addr().Unmap(), peers: d.Peers, npeers: d.NPeers, inDev: p.InDev}
 		if d.Lock.Valid {
 			l.lock = true
 			l.client = d.Lock.Addr

@@ -79,6 +79,12 @@ func (c *refreshCache) due(addr netip.Addr, now time.Time, every time.Duration) 
 
 func (c *refreshCache) forget(addr netip.Addr) { delete(c.seen, addr) }
 
+// known reports whether addr was written lately (it is no new peer).
+func (c *refreshCache) known(addr netip.Addr) bool {
+	_, ok := c.seen[addr]
+	return ok
+}
+
 // refreshEvery is how often an element with the given timeout is refreshed
 // at most: a 64th of its lifetime, at most a minute (0 = permanent elements
 // need no refresh once written).
