@@ -44,8 +44,8 @@ type control struct {
 	peersLearned uint64
 	// peersOverBudget counts peers not learned: their client's budget was spent.
 	peersOverBudget uint64
-	probesSent   uint64
-	keptByKernel uint64
+	probesSent      uint64
+	keptByKernel    uint64
 	// pongsWithheld is the withheld-pong count of the last logged summary.
 	pongsWithheld uint64
 }
