@@ -82,6 +82,7 @@ const (
 	optPongRate        = "pong-rate"
 	optPongBurst       = "pong-burst"
 	optPeerBudget      = "peer-budget"
+	optProtect         = "protect"
 	optPeerBudgetRate  = "peer-budget-rate"
 	optTeardownOnExit  = "teardown-on-exit"
 	optStore           = "store"
@@ -176,6 +177,7 @@ func runOptions() []option {
 		option{name: optPong, kind: kindString, def: "0x29", usage: "`TYPE` of the spoofed reply: 0x29 (node pong) or 0x28 (supernode pong); also 29/28 or node/supernode"},
 		option{name: optPongRate, kind: kindInt, defI: defaultPongRate, usage: "at most `N` spoofed pongs per second to one client, sustained"},
 		option{name: optPongBurst, kind: kindInt, defI: defaultPongBurst, usage: "a client's ping burst of up to `N` pings is answered in full (giFT sends ~3,000 at once)"},
+		option{name: optProtect, kind: kindList, usage: "never block `CIDR` as a peer, besides the gateway's resolvers and default gateways, which are protected anyway (IPv4 also in its NAT64 and 6to4 forms); repeat or separate with commas"},
 		option{name: optPeerBudget, kind: kindInt, defI: service.DefaultPeerBudget, usage: "one LAN client can make ftwall learn at most `N` new peers at once; past it ftwall learns nothing more from it until the budget refills (0 = no budget)"},
 		option{name: optPeerBudgetRate, kind: kindInt, defI: service.DefaultPeerBudgetRate, usage: "a client's peer budget refills by `N` new peers per second"},
 		option{name: optTeardownOnExit, kind: kindBool, usage: "remove the table inet ftwall when run stops (default: keep it, so the kernel keeps blocking)"},

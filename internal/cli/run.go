@@ -138,6 +138,13 @@ func (inv *invocation) runConfig(c *cli.Context) (service.Config, logSettings, e
 	if cfg.PongBurst = c.Int(optPongBurst); cfg.PongBurst < 1 {
 		return cfg, logs, inv.badOption(optPongBurst, "%d: want at least 1 pong", cfg.PongBurst)
 	}
+	for _, v := range listValue(c, optProtect) {
+		p, err := parsePrefix(v)
+		if err != nil {
+			return cfg, logs, inv.badOption(optProtect, "%v", err)
+		}
+		cfg.Protect = append(cfg.Protect, p)
+	}
 	switch cfg.PeerBudget = c.Int(optPeerBudget); {
 	case cfg.PeerBudget < 0:
 		return cfg, logs, inv.badOption(optPeerBudget, "%d is negative (0 means no budget)", cfg.PeerBudget)

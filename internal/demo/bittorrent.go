@@ -166,7 +166,7 @@ func (s *session) playBitTorrent(ctx context.Context, bt *btT) (failed bool, err
 		if err := ctxErr(ctx); err != nil {
 			return false, err
 		}
-		bt.Fatalf("no BitTorrent packet from the PC: %v; %s's output:\n%s", err, prog, c.Output())
+		bt.Fatalf("no BitTorrent packet from the PC: %v; the end of %s's output:\n%s", err, prog, lastLines(c.Output(), 20))
 	}
 	s.say("   Its first BitTorrent packet, %s after it started: %s.", first.Time.Sub(c.Started()).Round(time.Millisecond), describeBTPacket(first))
 
@@ -194,7 +194,7 @@ func (s *session) playBitTorrent(ctx context.Context, bt *btT) (failed bool, err
 		s.say("   Over IPv6 as well: %s.", also)
 	}
 	s.res.add(CheckBTClientLocked, locked, "%s not in %s %s after the client's first BitTorrent packet (%s)", client, nft.SetLocked4, s.sets.wait, first)
-	s.res.add(CheckBTPeerBlocked, blocked, "%s not in %s (it holds %s)", seeder, nft.SetPeers4, joinAddrs(sc[nft.SetPeers4]))
+	s.res.add(CheckBTPeerBlocked, blocked, "%s not in %s (it holds: %s)", seeder, nft.SetPeers4, orNothing(joinAddrs(sc[nft.SetPeers4])))
 	failed = !locked || !blocked
 
 	// The neighbour's ordinary traffic while the client keeps trying.
@@ -247,7 +247,7 @@ func (s *session) playBitTorrent(ctx context.Context, bt *btT) (failed bool, err
 		}
 	}
 	s.say("   After %s %s has %d verified bytes of the %s file (without ftwall it has all of them in about %s);",
-		since(c.Started()), prog, got, sizeText(int(r.Torrent.Size)), btUnblocked(opts.Client))
+		time.Since(c.Started()).Round(time.Second), prog, got, sizeText(int(r.Torrent.Size)), btUnblocked(opts.Client))
 	s.say("   %d payload bytes of the seeder crossed the router towards the PC.", fromSeeder)
 	s.res.add(CheckBTNoPayload, got == 0 && fromSeeder == 0, "%d verified bytes of the file reached the client; %d payload bytes of the seeder crossed %s", got, fromSeeder, lab.IfLAN0)
 	failed = failed || got != 0 || fromSeeder != 0
@@ -325,6 +325,19 @@ func describeBTPacket(p btlab.Packet) string {
 		what = "a BitTorrent packet"
 	}
 	return fmt.Sprintf("%s (%s), %s %s → %s, %d bytes", what, p.Kind, strings.ToUpper(p.Proto), p.Src, p.Dst, p.Len)
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
+}
+
+func orNothing(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
 }
 
 // since is the time since t, rounded for the narrative.

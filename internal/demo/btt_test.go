@@ -130,3 +130,12 @@ func TestDescribeBTPacket(t *testing.T) {
 		t.Errorf("describeBTPacket = %q", got)
 	}
 }
+
+func TestLastLines(t *testing.T) {
+	if got := lastLines("a\nb\nc\n", 2); got != "b\nc" {
+		t.Errorf("lastLines = %q", got)
+	}
+	if got := lastLines("a", 5); got != "a" {
+		t.Errorf("lastLines = %q", got)
+	}
+}

@@ -166,3 +166,47 @@ func TestPeerBudgetStopsAHost(t *testing.T) {
 		t.Errorf("%d budget warnings, want 1", got)
 	}
 }
+
+// TestProtectedAddressesNeverBlocked (issue 13): pings from a LAN client to
+// the router's default gateway, to a --protect address and to the NAT64 and
+// 6to4 forms of an allowlisted address teach nothing; an ordinary peer is
+// learned as before.
+func TestProtectedAddressesNeverBlocked(t *testing.T) {
+	l := lab.NewT(t)
+	for _, r := range [][]string{
+		{"route", "replace", "default", "via", l.InternetIP4.String()},
+		{"-6", "route", "add", "64:ff9b::/96", "via", l.InternetIP6.String()},
+		{"-6", "route", "add", "2002::/16", "via", l.InternetIP6.String()},
+	} {
+		if out, err := l.Router.Run(t.Context(), "ip", r...); err != nil {
+			t.Fatalf("ip %v: %v %s", r, err, out)
+		}
+	}
+	k := kernel(t, l)
+	allowed := l.Peers4[9]
+	a4 := allowed.As4()
+	nat64 := netip.AddrFrom16([16]byte{0, 0x64, 0xff, 0x9b, 12: a4[0], 13: a4[1], 14: a4[2], 15: a4[3]})
+	six2four := netip.AddrFrom16([16]byte{0x20, 0x02, a4[0], a4[1], a4[2], a4[3], 15: 1})
+	startRun(t, l, "--allow", allowed.String(), "--protect", l.Peers4[10].String())
+	ping := string(fasttrack.AppendPing(nil, "KaZaA"))
+	for _, dst := range []netip.Addr{l.InternetIP4, l.Peers4[10], nat64, six2four} {
+		sendUDP(t, l.Client, netip.Addr{}, ap(dst, 1214), ping)
+	}
+	// Controls: an ordinary peer, and the NAT64 form of an address that is
+	// not allowlisted (the IPv6 path is inspected).
+	o4 := l.Peers4[12].As4()
+	otherNAT64 := netip.AddrFrom16([16]byte{0, 0x64, 0xff, 0x9b, 12: o4[0], 13: o4[1], 14: o4[2], 15: o4[3]})
+	sendUDP(t, l.Client, netip.Addr{}, ap(l.Peers4[11], 1214), ping)
+	sendUDP(t, l.Client, netip.Addr{}, ap(otherNAT64, 1214), ping)
+	waitFor(t, 3*time.Second, "the ordinary peers learned", func() bool {
+		return setHas(t, k, nft.SetPeers4, l.Peers4[11]) && setHas(t, k, nft.SetPeers6, otherNAT64)
+	})
+	time.Sleep(300 * time.Millisecond)
+	for _, set := range []string{nft.SetPeers4, nft.SetPeers6} {
+		for _, a := range setAddrs(t, k, set) {
+			if a != l.Peers4[11] && a != otherNAT64 {
+				t.Errorf("%s holds %v: the default gateway, a --protect address or an allowlisted address's NAT64/6to4 form", set, a)
+			}
+		}
+	}
+}

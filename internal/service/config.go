@@ -46,6 +46,9 @@ type Config struct {
 	// the bucket refills, logs one warning and counts the peers left out.
 	// 0 means the default; a negative PeerBudget means no budget.
 	PeerBudget, PeerBudgetRate int
+	// Protect are further addresses never blocked as peers, besides the
+	// resolvers and default gateways found at start (--protect).
+	Protect []netip.Prefix
 	// TeardownOnExit removes the table when run stops.
 	TeardownOnExit bool
 	// Own are the firewall's own addresses (never blocked as peers); when

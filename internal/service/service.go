@@ -54,7 +54,14 @@ type Deps struct {
 	// DialProbe makes a TCP time-lock probe's connect from src to the
 	// client; nil = a real TCP connect.
 	DialProbe func(ctx context.Context, src netip.Addr, dst netip.AddrPort) error
+	// ProtectFiles are where resolvers and default gateways are read (they
+	// are never blocked); nil = /etc/resolv.conf, /proc/net/route and
+	// /proc/net/ipv6_route; empty paths read nothing.
+	ProtectFiles *ProtectFiles
 }
+
+// ProtectFiles name the files of the protected addresses.
+type ProtectFiles struct{ ResolvConf, Route4, Route6 string }
 
 // packetSource is a queue reader (queue.Reader): Start returns once packets
 // are being delivered to h.
@@ -145,6 +152,35 @@ func New(cfg Config, log *slog.Logger, deps Deps) (*Service, error) {
 	return s, nil
 }
 
+// protectedPrefixes is what Decide treats as allowlisted: --allow, the
+// resolvers and default gateways, --protect, and for every IPv4 one (own
+// addresses included) its NAT64 and 6to4 forms.
+func (s *Service) protectedPrefixes(cfg Config, own []netip.Addr) ([]netip.Prefix, error) {
+	src := systemProtectedSources
+	if f := s.deps.ProtectFiles; f != nil {
+		src = protectedSources{f.ResolvConf, f.Route4, f.Route6}
+	}
+	found, err := readProtected(src)
+	if err != nil {
+		// Not fatal: the allowlist and --protect still hold.
+		s.log.Warn("resolvers and default gateways not read; they are not protected", "err", err)
+	}
+	ps := append(append([]netip.Prefix(nil), cfg.Ruleset.Allow...), cfg.Protect...)
+	for _, a := range found {
+		ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
+	}
+	if len(found) > 0 || len(cfg.Protect) > 0 {
+		s.log.Info("protected addresses (never blocked)", "resolvers_and_gateways", found, "protect", cfg.Protect)
+	}
+	out := withEmbeddings(ps)
+	for _, a := range own {
+		if a.Is4() {
+			out = append(out, withEmbeddings([]netip.Prefix{netip.PrefixFrom(a, 32)})[1:]...)
+		}
+	}
+	return out, nil
+}
+
 func (s *Service) buildState(cfg Config) (*runState, error) {
 	own := append([]netip.Addr(nil), cfg.Own...)
 	for _, a := range []netip.Addr{cfg.ProbeSource4, cfg.ProbeSource6} {
@@ -182,6 +218,11 @@ func (s *Service) buildState(cfg Config) (*runState, error) {
 		lan = append(lan, p.Masked())
 	}
 	st.settings.LAN = lan
+	allow, err := s.protectedPrefixes(cfg, ifs.own)
+	if err != nil {
+		return nil, err
+	}
+	st.settings.Allow = allow
 	st.settings.Compile()
 	return st, nil
 }

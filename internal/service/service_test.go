@@ -146,13 +146,19 @@ func start(t *testing.T, cfg Config) *harness {
 
 func startWith(t *testing.T, cfg Config, fw *nft.Fake) *harness {
 	t.Helper()
+	return startDeps(t, cfg, fw, &ProtectFiles{})
+}
+
+// startDeps is startWith reading protected addresses from files.
+func startDeps(t *testing.T, cfg Config, fw *nft.Fake, files *ProtectFiles) *harness {
+	t.Helper()
 	h := &harness{fw: fw, snd: &fakeSender{}, q: &fakeQueue{in: make(chan queue.Packet), verdicts: make(chan queue.Verdict)},
 		done: make(chan error, 1), hup: make(chan os.Signal, 1), logs: &lab.Buffer{}}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := New(cfg, log, Deps{
 		Firewall: h.fw, Sender: h.snd, Interfaces: fakeIfaces{}, Signals: h.hup,
 		OpenQueue: func(queue.Config) (packetSource, error) { return h.q, nil },
-		DialProbe: h.dial,
+		DialProbe: h.dial, ProtectFiles: files,
 	})
 	if err != nil {
 		t.Fatal(err)
