@@ -184,7 +184,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("narrative lacks %q", want)
 		}
 	}
-	if n := strings.Count(text, "\n"); n > 120 {
+	if n := strings.Count(text, "\n"); n > 130 {
 		t.Errorf("narrative has %d lines; it is meant to be short", n)
 	}
 	t.Logf("the demo took %s", res.Elapsed)
