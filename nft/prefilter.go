@@ -192,6 +192,14 @@ func queueRule(b *builder, q QueueRule, fromLAN []expr.Any, queue expr.Any) *rul
 			&expr.Byteorder{SourceRegister: reg1, DestRegister: reg1, Op: expr.ByteorderHton, Len: 8, Size: 8},
 			&expr.Cmp{Op: expr.CmpOpLte, Register: reg1, Data: maxPkts[:]})
 	}
-	r.exprs = append(r.exprs, &expr.Counter{}, queue)
+	// Reverse path: only a packet whose source is routed back out of the
+	// interface it came in on is queued (fib saddr . iif oif != 0). A LAN
+	// host forging another subnet's address (or an outside one) cannot
+	// make ftwall lock or learn anything with it. Last, so only packets
+	// that match the prefilter pay for the route lookup.
+	r.exprs = append(r.exprs,
+		&expr.Fib{Register: reg1, FlagSADDR: true, FlagIIF: true, ResultOIF: true},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: []byte{0, 0, 0, 0}},
+		&expr.Counter{}, queue)
 	return r
 }

@@ -207,6 +207,11 @@ func renderExpr(e expr.Any) string {
 			key = fmt.Sprintf("key %d", e.Key)
 		}
 		return fmt.Sprintf("ct load %s => reg %d", key, e.Register)
+	case *expr.Fib:
+		if e.FlagSADDR && e.FlagIIF && e.ResultOIF {
+			return fmt.Sprintf("fib saddr . iif oif => reg %d", e.Register)
+		}
+		return fmt.Sprintf("fib %+v", *e)
 	case *expr.Byteorder:
 		op := "ntoh"
 		if e.Op == expr.ByteorderHton {
