@@ -38,6 +38,10 @@ func QueueRuleID(protocol inspect.Protocol, name string) string {
 // ID returns the rule's identifier.
 func (q QueueRule) ID() string { return QueueRuleID(q.Protocol, q.Name) }
 
+// ctStateEstablished is conntrack's state bit of an established connection
+// (NF_CT_STATE_BIT(IP_CT_ESTABLISHED)).
+const ctStateEstablished = 1 << 1
+
 // queueRulePrefix starts every queue rule's identifier.
 const queueRulePrefix = "queue-"
 
@@ -191,6 +195,15 @@ func queueRule(b *builder, q QueueRule, fromLAN []expr.Any, queue expr.Any) *rul
 			&expr.Ct{Register: reg1, Key: expr.CtKeyPKTS},
 			&expr.Byteorder{SourceRegister: reg1, DestRegister: reg1, Op: expr.ByteorderHton, Len: 8, Size: 8},
 			&expr.Cmp{Op: expr.CmpOpLte, Register: reg1, Data: maxPkts[:]})
+	}
+	// TCP evidence only on a connection that completed its handshake
+	// (conntrack has seen the other side answer: ct state established). A
+	// bare forged segment, with no SYN before it, is never queued.
+	if q.L4 == inspect.ProtoTCP {
+		r.exprs = append(r.exprs,
+			&expr.Ct{Register: reg1, Key: expr.CtKeySTATE},
+			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4, Mask: binary.NativeEndian.AppendUint32(nil, ctStateEstablished), Xor: []byte{0, 0, 0, 0}},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: []byte{0, 0, 0, 0}})
 	}
 	// Reverse path: only a packet whose source is routed back out of the
 	// interface it came in on is queued (fib saddr . iif oif != 0). A LAN

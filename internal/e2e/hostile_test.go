@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/ftwall/ftwall/inspect/fasttrack"
+	"github.com/ftwall/ftwall/inspect/inspecttest"
 	"github.com/ftwall/ftwall/internal/lab"
 	"github.com/ftwall/ftwall/internal/rawsend"
 	"github.com/ftwall/ftwall/nft"
+	"golang.org/x/sys/unix"
 )
 
 // TestSpoofedSourceFloodDoesNotBlind (issue 13): a LAN host floods 2,000
@@ -265,4 +267,67 @@ func TestForgedSourceFromAnotherSubnet(t *testing.T) {
 	if setHas(t, k, nft.SetPeers6, l.Peers6[20]) {
 		t.Errorf("a forged IPv6 ping taught peer %v", l.Peers6[20])
 	}
+}
+
+// TestBareTCPSegmentsTeachNothing (issue 13): FastTrack and BitTorrent
+// requests in TCP segments forged without a handshake are never queued
+// (the TCP queue rules need ct state established); the same request on a
+// real connection is evidence.
+func TestBareTCPSegmentsTeachNothing(t *testing.T) {
+	l := lab.NewT(t)
+	k := kernel(t, l)
+	startRun(t, l)
+	bare := []struct {
+		dst     netip.AddrPort
+		payload []byte
+	}{
+		{ap(l.Peers4[26], 80), inspecttest.GetHash()},
+		{ap(l.Peers4[27], 6881), inspecttest.Handshake()},
+		{ap(l.Peers4[28], 6969), inspecttest.HTTPAnnounce("/announce", 6881)},
+	}
+	err := l.Client.Do(func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		for i, b := range bare {
+			pkt := inspecttest.TCP(netip.AddrPortFrom(l.ClientIP4, uint16(40000+i)), b.dst, b.payload)
+			for range 3 {
+				if err := unix.Sendto(fd, pkt, 0, &unix.SockaddrInet4{Addr: b.dst.Addr().As4()}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, b := range bare {
+		if setHas(t, k, nft.SetPeers4, b.dst.Addr()) {
+			t.Errorf("a bare segment to %v taught a peer", b.dst)
+		}
+	}
+	if setHas(t, k, nft.SetLocked4, l.ClientIP4) {
+		t.Error("bare segments locked the client")
+	}
+	// Control: the same FastTrack request on a real connection.
+	echo, err := l.Internet.StartEchoTCP("tcp", ap(l.Peers4[29], 80).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	conn, err := l.Client.DialTCP(t.Context(), "tcp", ap(l.Peers4[29], 80).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write(inspecttest.GetHash()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "the request on a real connection learned", func() bool {
+		return setHas(t, k, nft.SetPeers4, l.Peers4[29]) && setHas(t, k, nft.SetLocked4, l.ClientIP4)
+	})
 }
