@@ -18,6 +18,9 @@ type Config struct {
 	// Allow lists addresses ftwall never blocks, locks or learns (IPv4 and
 	// IPv6 mixed; they go to allow4 / allow6).
 	Allow []netip.Prefix
+	// MaxPeers bounds peers4 and peers6 (each); 0 means DefaultMaxPeers.
+	// A full set takes no new peer until old ones expire (ErrSetFull).
+	MaxPeers uint32
 	// PeerTimeout is the default element timeout of peers4/peers6; 0 means
 	// blocked peers never expire.
 	PeerTimeout time.Duration
@@ -80,6 +83,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, validateTimeout("--peer-timeout", c.PeerTimeout)...)
+	if c.MaxPeers > MaxMaxPeers {
+		errs = append(errs, optErr("--max-peers", "%d is more than %d", c.MaxPeers, MaxMaxPeers))
+	}
 	errs = append(errs, validateTimeout("--timelock", c.TimeLock)...)
 	if !c.LockAction.valid() {
 		errs = append(errs, optErr("--lock-action", "invalid value %d: want reject or drop", uint8(c.LockAction)))
@@ -155,4 +161,12 @@ func validateTimeout(option string, d time.Duration) []error {
 		return []error{optErr(option, "%s: the kernel counts whole milliseconds", d)}
 	}
 	return nil
+}
+
+// maxPeers is MaxPeers or its default.
+func (c Config) maxPeers() uint32 {
+	if c.MaxPeers == 0 {
+		return DefaultMaxPeers
+	}
+	return c.MaxPeers
 }

@@ -14,6 +14,11 @@ var ErrNoNftables = errors.New("this kernel has no nftables support: load the nf
 // ErrNoTable means table inet ftwall does not exist.
 var ErrNoTable = errors.New("table inet " + TableName + " does not exist (run ftwall setup first)")
 
+// ErrSetFull means a set reached its size (peers4/peers6: Config.MaxPeers):
+// the kernel refuses new elements (ENFILE) until old ones expire; refreshes
+// of elements it holds still work.
+var ErrSetFull = errors.New("set is full")
+
 // ErrClosed is returned by a Kernel after Close.
 var ErrClosed = errors.New("nft: use of a closed Kernel")
 

@@ -23,6 +23,7 @@ type Fake struct {
 	fingerprint string
 	rules       []Counter // rule identifiers of the applied ruleset, in order
 	timeouts    map[string]time.Duration
+	sizes       map[string]int
 	elems       map[string]map[netip.Addr]fakeElem
 	allow       map[string][]Element
 	counters    map[string]CounterValue
@@ -55,6 +56,7 @@ func NewFake() *Fake {
 	return &Fake{
 		now:      time.Now,
 		timeouts: map[string]time.Duration{},
+		sizes:    map[string]int{},
 		elems:    map[string]map[netip.Addr]fakeElem{},
 		allow:    map[string][]Element{},
 		counters: map[string]CounterValue{},
@@ -158,6 +160,7 @@ func (f *Fake) Setup(ctx context.Context, cfg Config, opts SetupOptions) (SetupR
 		if opts.Reset || f.elems[name] == nil {
 			f.elems[name] = map[netip.Addr]fakeElem{}
 		}
+		f.sizes[name] = int(s.set.Size)
 		old, had := f.timeouts[name]
 		f.timeouts[name] = s.set.Timeout
 		if !had || old == s.set.Timeout {
@@ -206,7 +209,7 @@ func (f *Fake) Teardown(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	f.present, f.fingerprint, f.backend, f.rules = false, "", BackendAuto, nil
-	f.timeouts = map[string]time.Duration{}
+	f.timeouts, f.sizes = map[string]time.Duration{}, map[string]int{}
 	f.elems = map[string]map[netip.Addr]fakeElem{}
 	f.allow = map[string][]Element{}
 	return true, nil
@@ -242,6 +245,18 @@ func (f *Fake) add(ctx context.Context, method, set string, elems []Element) err
 		return err
 	}
 	now := f.now()
+	if max := f.sizes[set]; max > 0 {
+		// Like the kernel: new elements past the size fail the batch.
+		n := len(f.elems[set])
+		for _, e := range elems {
+			if _, ok := f.elems[set][e.Addr]; !ok {
+				n++
+			}
+		}
+		if n > max {
+			return fmt.Errorf("add elements to set %s: %w", set, ErrSetFull)
+		}
+	}
 	for _, e := range elems {
 		if old, ok := f.elems[set][e.Addr]; ok && method == "LoadElements" && old.timeout == e.Timeout {
 			continue

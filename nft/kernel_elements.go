@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+	"golang.org/x/sys/unix"
 )
 
 // maxElemsPerMessage keeps one SetAddElements call below the u16 length of
@@ -160,6 +161,9 @@ func (k *Kernel) writeBatch(ctx context.Context, op, set string, n, opsPerElem, 
 // usual cause.
 func (k *Kernel) elementWriteError(ctx context.Context, op, set string, n int, err error) error {
 	what := fmt.Sprintf("%s %d elements of set %s (nothing was changed)", op, n, set)
+	if errors.Is(err, unix.ENFILE) {
+		return fmt.Errorf("%s: %w (%w)", what, ErrSetFull, err)
+	}
 	if isNotFound(err) {
 		if present, perr := k.tablePresent(ctx); perr == nil && !present {
 			return fmt.Errorf("%s: %w", what, ErrNoTable)

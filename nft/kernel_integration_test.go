@@ -924,3 +924,35 @@ func TestIntegrationElementComment(t *testing.T) {
 		t.Error("a 300-byte comment was accepted")
 	}
 }
+
+// TestIntegrationPeerSetFull: with MaxPeers 3 the kernel takes three peers,
+// refuses a fourth with ErrSetFull (the whole batch), and still refreshes
+// the three it holds.
+func TestIntegrationPeerSetFull(t *testing.T) {
+	ns := newNetNS(t)
+	k := ns.open(t)
+	ctx := testCtx(t)
+	cfg := integrationConfig()
+	cfg.MaxPeers = 3
+	mustSetup(t, k, cfg, SetupOptions{})
+	var three []Element
+	for i := range 3 {
+		three = append(three, Element{Addr: netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)})})
+	}
+	if err := k.AddElements(ctx, SetPeers4, three); err != nil {
+		t.Fatal(err)
+	}
+	err := k.AddElements(ctx, SetPeers4, []Element{three[0], {Addr: netip.MustParseAddr("198.51.100.9")}})
+	if !errors.Is(err, ErrSetFull) {
+		t.Fatalf("a fourth peer: %v, want ErrSetFull", err)
+	}
+	if err := k.AddElements(ctx, SetPeers4, three); err != nil {
+		t.Errorf("refreshing the peers of a full set: %v", err)
+	}
+	if n := len(mustElements(t, k, SetPeers4)); n != 3 {
+		t.Errorf("%d elements", n)
+	}
+	if out := ns.mustRun(t, "nft", "list", "set", "inet", "ftwall", SetPeers4); !strings.Contains(out, "size 3") {
+		t.Errorf("nft does not show the size:\n%s", out)
+	}
+}

@@ -31,6 +31,13 @@ const (
 	SetLockReset6 = "lock_rst6"
 )
 
+// DefaultMaxPeers is the default size of peers4 and peers6: twice the
+// million peers ftwall is measured with (BENCHMARKS.md, P4).
+const DefaultMaxPeers = 1 << 21
+
+// MaxMaxPeers bounds Config.MaxPeers.
+const MaxMaxPeers = 1 << 26
+
 // LockSetSize is the maximum number of elements of locked4/locked6 (the
 // kernel needs a size for sets that rules update, flag dynamic).
 const LockSetSize = 65535

@@ -108,6 +108,10 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 	for _, l := range []*setSpec{locked4, locked6} {
 		l.set.Dynamic, l.set.Size = true, LockSetSize
 	}
+	// Bounded peer sets: a LAN host cannot make the kernel hold more.
+	for _, p := range []*setSpec{peers4, peers6} {
+		p.set.Size = cfg.maxPeers()
+	}
 	allowSet4 := b.intervalSet(SetAllow4, nftables.TypeIPAddr, mergeRanges(allow4))
 	allowSet6 := b.intervalSet(SetAllow6, nftables.TypeIP6Addr, mergeRanges(allow6))
 	lanSet := b.ifnameSet(SetLAN, cfg.LAN)

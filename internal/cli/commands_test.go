@@ -42,7 +42,7 @@ func TestSetupCheckNeedsNoRoot(t *testing.T) {
 	h.mustRun("setup", "--check", "--json", "--lan", "lan0")
 	var rep checkReport
 	decodeJSON(t, h.stdout.Bytes(), &rep)
-	if !rep.Valid || len(rep.Warnings) != 0 || len(rep.Options) != 11 {
+	if !rep.Valid || len(rep.Warnings) != 0 || len(rep.Options) != 12 {
 		t.Errorf("check report = %+v", rep)
 	}
 

@@ -191,7 +191,7 @@ func TestEnvListsAndDefaults(t *testing.T) {
 	want := service.Config{
 		Ruleset: nft.Config{
 			LAN: c.Ruleset.LAN, Allow: c.Ruleset.Allow,
-			PeerTimeout: 24 * time.Hour, TimeLock: 120 * time.Second,
+			PeerTimeout: 24 * time.Hour, TimeLock: 120 * time.Second, MaxPeers: nft.DefaultMaxPeers,
 			LockAction: nft.LockReject, QueueNum: 0, Queues: 1, Backend: nft.BackendAuto,
 		},
 		PongType: 0x29, PongRate: 2000, PongBurst: 4000, PeerBudget: 5000, PeerBudgetRate: 50, StoreInterval: 30 * time.Second,

@@ -43,6 +43,11 @@ func (inv *invocation) rulesetConfig(c *cli.Context) (nft.Config, error) {
 		PeerTimeout: c.Duration(optPeerTimeout),
 		TimeLock:    c.Duration(optTimeLock),
 	}
+	if n := c.Int(optMaxPeers); n < 1 || n > nft.MaxMaxPeers {
+		return cfg, inv.badOption(optMaxPeers, "%d: want 1 to %d", n, nft.MaxMaxPeers)
+	} else {
+		cfg.MaxPeers = uint32(n)
+	}
 	ds, err := inv.detectors(c)
 	if err != nil {
 		return cfg, err

@@ -25,7 +25,7 @@ func TestRunMapsEveryOption(t *testing.T) {
 		"--lan", "lan0", "--lan", "lan1", "--wan", "wan0", "--allow", "192.0.2.0/24,2001:db8::/32",
 		"--peer-timeout", "12h", "--timelock", "90s", "--lock-action", "drop",
 		"--queue", "10", "--queues", "2", "--backend", "compat", "--reset",
-		"--dry-run", "--no-udp-block", "--pong", "supernode", "--pong-rate", "50", "--pong-burst", "60", "--peer-budget", "0", "--peer-budget-rate", "7", "--teardown-on-exit",
+		"--dry-run", "--no-udp-block", "--pong", "supernode", "--pong-rate", "50", "--pong-burst", "60", "--peer-budget", "0", "--peer-budget-rate", "7", "--max-peers", "1000", "--teardown-on-exit",
 		"--store", "/var/lib/ftwall/peers", "--store-interval", "5m", "--client-dir", "/run/ftwall/clients",
 		"--log", "uUtTcp", "--log-format", "json", "--log-level", "debug", "--syslog",
 		"--summary-interval", "0", "--metrics-listen", "127.0.0.1:9117",
@@ -41,7 +41,7 @@ func TestRunMapsEveryOption(t *testing.T) {
 		Ruleset: nft.Config{
 			LAN: []string{"lan0", "lan1"}, WAN: []string{"wan0"},
 			Allow:       []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")},
-			PeerTimeout: 12 * time.Hour, TimeLock: 90 * time.Second, LockAction: nft.LockDrop,
+			PeerTimeout: 12 * time.Hour, TimeLock: 90 * time.Second, LockAction: nft.LockDrop, MaxPeers: 1000,
 			QueueNum: 10, Queues: 2, Backend: nft.BackendCompat,
 		},
 		Reset: true, DryRun: true, NoUDPBlock: true, PongType: 0x28, PongRate: 50, PongBurst: 60, PeerBudget: -1, PeerBudgetRate: 7, TeardownOnExit: true,

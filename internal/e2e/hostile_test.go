@@ -331,3 +331,47 @@ func TestBareTCPSegmentsTeachNothing(t *testing.T) {
 		return setHas(t, k, nft.SetPeers4, l.Peers4[29]) && setHas(t, k, nft.SetLocked4, l.ClientIP4)
 	})
 }
+
+// TestPeerSetFull (issue 13): with --max-peers 50, pings to 80 new peers
+// leave peers4 at 50 elements, one warning, and the peers it holds still
+// dropped and refreshed.
+func TestPeerSetFull(t *testing.T) {
+	l := lab.NewT(t)
+	if out, err := l.Router.Run(t.Context(), "ip", "route", "add", "198.18.0.0/15", "via", l.InternetIP4.String()); err != nil {
+		t.Fatalf("route: %v %s", err, out)
+	}
+	k := kernel(t, l)
+	fw := startRun(t, l, "--max-peers", "50", "--log", "")
+	c, err := l.Client.ListenUDP("udp4", netip.AddrPortFrom(l.ClientIP4, 3531).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ping := fasttrack.AppendPing(nil, "KaZaA")
+	for i := range 80 {
+		dst := netip.AddrFrom4([4]byte{198, 18, 0, byte(i + 1)})
+		if i < len(l.Peers4) {
+			dst = l.Peers4[i]
+		}
+		if _, err := c.WriteToUDPAddrPort(ping, netip.AddrPortFrom(dst, 1214)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitFor(t, 3*time.Second, "peers4 full", func() bool { return len(setAddrs(t, k, nft.SetPeers4)) == 50 })
+	time.Sleep(500 * time.Millisecond)
+	if n := len(setAddrs(t, k, nft.SetPeers4)); n != 50 {
+		t.Errorf("peers4 has %d elements, want the 50 of --max-peers", n)
+	}
+	if got := strings.Count(fw.out.String(), "set is full"); got != 1 {
+		t.Errorf("%d set-full warnings, want 1:\n%s", got, fw.out.String())
+	}
+	first := l.Peers4[0]
+	if !setHas(t, k, nft.SetPeers4, first) {
+		t.Fatalf("the first peer %v is not held", first)
+	}
+	// A held peer is still dropped: a neighbour's UDP to it does not arrive.
+	sink := newUDPSink(t, l.Internet, ap(first, 5000))
+	sendUDP(t, l.Client2, netip.Addr{}, sink.addr(), "hello")
+	sink.expectNothing(t, "a peer held by the full set")
+}

@@ -34,6 +34,7 @@ type Metrics struct {
 	notSent        *prometheus.CounterVec
 	evidenceLost   prometheus.Counter
 	overBudget     prometheus.Counter
+	setFull        *prometheus.CounterVec
 	kernelRefresh  prometheus.Counter
 	setElements    *prometheus.GaugeVec
 	setWrite       prometheus.Histogram
@@ -99,6 +100,9 @@ func New(opts ...Option) *Metrics {
 		overBudget: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ftwall_peers_over_budget_total", Help: "Peers not learned because the LAN client that revealed them had spent its --peer-budget.",
 		}),
+		setFull: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ftwall_set_full_total", Help: "Elements not added because their set was full (--max-peers); the kernel keeps those it holds.",
+		}, []string{"set"}),
 		kernelRefresh: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ftwall_locks_kept_by_kernel_total", Help: "Locks found refreshed by the kernel (refused connections, tries towards known peers) when they were due to lapse.",
 		}),
@@ -117,7 +121,7 @@ func New(opts ...Option) *Metrics {
 	}
 	m.reg.MustRegister(
 		m.candidates, m.verdicts, m.peersLearned, m.clientsLocked,
-		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.overBudget, m.kernelRefresh, m.setElements, m.setWrite,
+		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.overBudget, m.setFull, m.kernelRefresh, m.setElements, m.setWrite,
 		m.rules, newQueueCollector(o.queueStats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -191,6 +195,9 @@ func (m *Metrics) NotSent(what string, busy bool) {
 
 // PeerOverBudget counts a peer left out by a client's budget.
 func (m *Metrics) PeerOverBudget() { m.overBudget.Inc() }
+
+// SetFull counts n elements a full set refused.
+func (m *Metrics) SetFull(set string, n int) { m.setFull.WithLabelValues(set).Add(float64(n)) }
 
 // EvidenceLost counts evidence the control goroutine could not take.
 func (m *Metrics) EvidenceLost() { m.evidenceLost.Inc() }

@@ -44,8 +44,12 @@ type control struct {
 	peersLearned uint64
 	// peersOverBudget counts peers not learned: their client's budget was spent.
 	peersOverBudget uint64
-	probesSent      uint64
-	keptByKernel    uint64
+	// setFullDrops counts elements a full set refused; setFullWarned is
+	// when that was last logged.
+	setFullDrops  uint64
+	setFullWarned time.Time
+	probesSent    uint64
+	keptByKernel  uint64
 	// pongsWithheld is the withheld-pong count of the last logged summary.
 	pongsWithheld uint64
 }
@@ -291,6 +295,9 @@ func (c *control) write(ctx context.Context) {
 		err := c.s.fw.AddElements(ctx, set, elems)
 		if errors.Is(err, nft.ErrNoTable) && c.repairTable(ctx) {
 			err = c.s.fw.AddElements(ctx, set, elems)
+		}
+		if errors.Is(err, nft.ErrSetFull) {
+			err = c.writeFull(ctx, set, elems)
 		}
 		c.s.observeWrite(set, len(elems), time.Since(start), err)
 		if err != nil {
@@ -584,4 +591,38 @@ func orUnknownProtocol(p string) string {
 		return "unknown"
 	}
 	return p
+}
+
+// writeFull writes elems one by one after the kernel refused the batch
+// because set is full (its size, --max-peers): refreshes of elements the
+// kernel holds succeed, new ones are left out, counted, and warned about
+// at most once a minute. The kernel keeps dropping every peer it holds;
+// new peers are blocked again once old ones expire.
+func (c *control) writeFull(ctx context.Context, set string, elems []nft.Element) error {
+	s := c.s
+	left := 0
+	for i, e := range elems {
+		err := s.fw.AddElements(ctx, set, elems[i:i+1])
+		switch {
+		case errors.Is(err, nft.ErrSetFull):
+			left++
+			if set == nft.SetPeers4 || set == nft.SetPeers6 {
+				c.peers.forget(e.Addr)
+			} else {
+				c.locks.forget(e.Addr)
+			}
+		case err != nil:
+			return err
+		}
+	}
+	c.setFullDrops += uint64(left)
+	if s.metrics != nil {
+		s.metrics.SetFull(set, left)
+	}
+	if now := s.now(); left > 0 && now.Sub(c.setFullWarned) >= time.Minute {
+		c.setFullWarned = now
+		s.log.Warn("set is full: new elements are not added until old ones expire; the kernel keeps dropping those it holds",
+			"set", set, "left_out", left, "hint", "raise --max-peers, or shorten --peer-timeout")
+	}
+	return nil
 }

@@ -326,7 +326,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("stopped", "candidates", s.totalCandidates(), "dropped", s.stats.Dropped.Load(),
 		"pongs", s.stats.PongsSent.Load(), "pongs_withheld", s.stats.PongsLimited.Load(), "peers_learned", ctl.peersLearned, "probes_sent", ctl.probesSent,
-		"set_write_errors", ctl.writeErrors, "evidence_lost", s.stats.LearnDropped.Load(), "peers_over_budget", ctl.peersOverBudget)
+		"set_write_errors", ctl.writeErrors, "evidence_lost", s.stats.LearnDropped.Load(), "peers_over_budget", ctl.peersOverBudget, "set_full_drops", ctl.setFullDrops)
 	return runErr
 }
 
