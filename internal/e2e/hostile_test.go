@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync/atomic"
@@ -374,4 +375,67 @@ func TestPeerSetFull(t *testing.T) {
 	sink := newUDPSink(t, l.Internet, ap(first, 5000))
 	sendUDP(t, l.Client2, netip.Addr{}, sink.addr(), "hello")
 	sink.expectNothing(t, "a peer held by the full set")
+}
+
+// TestFragmentedPingsJudged (issue 13): a FastTrack ping split into two IP
+// fragments (IPv4, and IPv6 with a fragment header), the ping's bytes in
+// the second, is judged like a whole one: conntrack, which ftwall's table
+// switches on, reassembles forwarded fragments before the forward hook, so
+// the queue sees the whole datagram. The peer is learned and nothing
+// reaches it.
+func TestFragmentedPingsJudged(t *testing.T) {
+	l := lab.NewT(t)
+	k := kernel(t, l)
+	startRun(t, l)
+	ping := fasttrack.AppendPing(nil, "KaZaA")
+	src4, dst4 := ap(l.ClientIP4, 3531), ap(l.Peers4[30], 1214)
+	src6, dst6 := ap(l.ClientIP6, 3531), ap(l.Peers6[30], 1214)
+	sink4 := newUDPSink(t, l.Internet, dst4)
+	sink6 := newUDPSink(t, l.Internet, dst6)
+	udp4 := inspecttest.UDPSegment(src4, dst4, ping)
+	udp6 := inspecttest.UDPSegment(src6, dst6, ping)
+	frags4 := [][]byte{
+		inspecttest.IPv4(src4.Addr(), dst4.Addr(), inspecttest.ProtoUDP, 0x2000, udp4[:8]),
+		inspecttest.IPv4(src4.Addr(), dst4.Addr(), inspecttest.ProtoUDP, 1, udp4[8:]),
+	}
+	frag6 := func(off uint16, more bool, b []byte) []byte {
+		v := off << 3
+		if more {
+			v |= 1
+		}
+		return inspecttest.IPv6(src6.Addr(), dst6.Addr(), inspecttest.ProtoUDP, b,
+			inspecttest.Ext{Type: 44, Body: []byte{byte(v >> 8), byte(v), 0, 0, 0x12, 0x34}})
+	}
+	frags6 := [][]byte{frag6(0, true, udp6[:8]), frag6(1, false, udp6[8:])}
+	err := l.Client.Do(func() error {
+		for _, fam := range []struct {
+			af    int
+			frags [][]byte
+			sa    unix.Sockaddr
+		}{
+			{unix.AF_INET, frags4, &unix.SockaddrInet4{Addr: dst4.Addr().As4()}},
+			{unix.AF_INET6, frags6, &unix.SockaddrInet6{Addr: dst6.Addr().As16()}},
+		} {
+			fd, err := unix.Socket(fam.af, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW)
+			if err != nil {
+				return err
+			}
+			for _, f := range fam.frags {
+				if err := unix.Sendto(fd, f, 0, fam.sa); err != nil {
+					unix.Close(fd)
+					return fmt.Errorf("send fragment: %w", err)
+				}
+			}
+			unix.Close(fd)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "both fragmented pings' peers learned", func() bool {
+		return setHas(t, k, nft.SetPeers4, dst4.Addr()) && setHas(t, k, nft.SetPeers6, dst6.Addr())
+	})
+	sink4.expectNothing(t, "a fragmented ping (IPv4)")
+	sink6.expectNothing(t, "a fragmented ping (IPv6)")
 }
