@@ -3,7 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -438,4 +442,47 @@ func TestFragmentedPingsJudged(t *testing.T) {
 	})
 	sink4.expectNothing(t, "a fragmented ping (IPv4)")
 	sink6.expectNothing(t, "a fragmented ping (IPv6)")
+}
+
+// TestFailOpenCounted (issue 13): with a 4-packet queue, a burst of 20,000
+// pings overflows it; the candidates that fail-open let through are
+// counted live (ftwall_queue_bypassed) and logged.
+func TestFailOpenCounted(t *testing.T) {
+	l := lab.NewT(t)
+	addr := "127.0.0.1:9715"
+	fw := startRun(t, l, "--queue-maxlen", "4", "--metrics-listen", addr, "--log", "")
+	c, err := l.Client.ListenUDP("udp4", netip.AddrPortFrom(l.ClientIP4, 3531).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ping := fasttrack.AppendPing(nil, "KaZaA")
+	for i := range 20000 {
+		if _, err := c.WriteToUDPAddrPort(ping, ap(l.Peers4[i%len(l.Peers4)], 1214)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+		return l.Router.DialTCP(ctx, network, a)
+	}}}
+	var bypassed float64
+	waitFor(t, 25*time.Second, "ftwall_queue_bypassed above 0", func() bool {
+		resp, err := hc.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "ftwall_queue_bypassed "); ok {
+				bypassed, _ = strconv.ParseFloat(v, 64)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+		return bypassed > 0
+	})
+	t.Logf("%v of 20,000 pings passed uninspected (fail-open), as counted", bypassed)
+	if !strings.Contains(fw.out.String(), "queue failed open") {
+		t.Error("the fail-open was not logged")
+	}
 }

@@ -35,6 +35,7 @@ type Metrics struct {
 	evidenceLost   prometheus.Counter
 	overBudget     prometheus.Counter
 	setFull        *prometheus.CounterVec
+	bypassed       prometheus.Gauge
 	kernelRefresh  prometheus.Counter
 	setElements    *prometheus.GaugeVec
 	setWrite       prometheus.Histogram
@@ -103,6 +104,10 @@ func New(opts ...Option) *Metrics {
 		setFull: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ftwall_set_full_total", Help: "Elements not added because their set was full (--max-peers); the kernel keeps those it holds.",
 		}, []string{"set"}),
+		bypassed: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ftwall_queue_bypassed",
+			Help: "Candidates that passed uninspected since start because the queue failed open (estimated every 10 s: packets counted by the queue rules minus packets the readers received; the kernel counts fail-open accepts nowhere).",
+		}),
 		kernelRefresh: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ftwall_locks_kept_by_kernel_total", Help: "Locks found refreshed by the kernel (refused connections, tries towards known peers) when they were due to lapse.",
 		}),
@@ -121,7 +126,7 @@ func New(opts ...Option) *Metrics {
 	}
 	m.reg.MustRegister(
 		m.candidates, m.verdicts, m.peersLearned, m.clientsLocked,
-		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.overBudget, m.setFull, m.kernelRefresh, m.setElements, m.setWrite,
+		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.overBudget, m.setFull, m.bypassed, m.kernelRefresh, m.setElements, m.setWrite,
 		m.rules, newQueueCollector(o.queueStats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -198,6 +203,9 @@ func (m *Metrics) PeerOverBudget() { m.overBudget.Inc() }
 
 // SetFull counts n elements a full set refused.
 func (m *Metrics) SetFull(set string, n int) { m.setFull.WithLabelValues(set).Add(float64(n)) }
+
+// SetQueueBypassed sets the fail-open estimate.
+func (m *Metrics) SetQueueBypassed(n uint64) { m.bypassed.Set(float64(n)) }
 
 // EvidenceLost counts evidence the control goroutine could not take.
 func (m *Metrics) EvidenceLost() { m.evidenceLost.Inc() }

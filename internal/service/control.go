@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ftwall/ftwall/inspect"
@@ -48,8 +49,12 @@ type control struct {
 	// when that was last logged.
 	setFullDrops  uint64
 	setFullWarned time.Time
-	probesSent    uint64
-	keptByKernel  uint64
+	// Fail-open estimate: baselines of the queue rules' and the readers'
+	// packet counts, and the last estimate logged.
+	bypassBase                      bool
+	queued0, handled0, bypassLogged uint64
+	probesSent                      uint64
+	keptByKernel                    uint64
 	// pongsWithheld is the withheld-pong count of the last logged summary.
 	pongsWithheld uint64
 }
@@ -478,6 +483,7 @@ func (c *control) summary(ctx context.Context, log bool) {
 		return
 	}
 	c.s.observeStatus(st)
+	c.observeBypass(st)
 	if !log {
 		return
 	}
@@ -625,4 +631,38 @@ func (c *control) writeFull(ctx context.Context, set string, elems []nft.Element
 			"set", set, "left_out", left, "hint", "raise --max-peers, or shorten --peer-timeout")
 	}
 	return nil
+}
+
+// observeBypass estimates the candidates that fail-open let through
+// uninspected since start: packets the queue rules counted minus packets
+// the readers received (the kernel counts fail-open accepts nowhere). The
+// estimate can run ahead by the packets waiting in a queue at that moment.
+func (c *control) observeBypass(st *nft.Status) {
+	var queued uint64
+	for _, ct := range st.Counters {
+		if strings.HasPrefix(ct.Rule, "queue-") {
+			queued += ct.Packets
+		}
+	}
+	handled := c.s.stats.Accepted.Load() + c.s.stats.Dropped.Load()
+	if !c.bypassBase {
+		c.bypassBase, c.queued0, c.handled0 = true, queued, handled
+		return
+	}
+	q, h := queued-c.queued0, handled-c.handled0
+	if queued < c.queued0 { // counters reset (table re-created)
+		c.queued0, c.handled0 = queued, handled
+		return
+	}
+	var bypassed uint64
+	if q > h {
+		bypassed = q - h
+	}
+	if c.s.metrics != nil {
+		c.s.metrics.SetQueueBypassed(bypassed)
+	}
+	if bypassed > c.bypassLogged {
+		c.s.log.Warn("candidates passed uninspected: the inspector could not keep up and the queue failed open", "since_start", bypassed, "new", bypassed-c.bypassLogged)
+		c.bypassLogged = bypassed
+	}
 }
