@@ -446,7 +446,7 @@ func TestFragmentedPingsJudged(t *testing.T) {
 
 // TestFailOpenCounted (issue 13): with a 4-packet queue, a burst of 20,000
 // pings overflows it; the candidates that fail-open let through are
-// counted live (ftwall_queue_bypassed) and logged.
+// counted live (ftwall_failopen_bypassed) and logged.
 func TestFailOpenCounted(t *testing.T) {
 	l := lab.NewT(t)
 	addr := "127.0.0.1:9715"
@@ -466,7 +466,7 @@ func TestFailOpenCounted(t *testing.T) {
 		return l.Router.DialTCP(ctx, network, a)
 	}}}
 	var bypassed float64
-	waitFor(t, 25*time.Second, "ftwall_queue_bypassed above 0", func() bool {
+	waitFor(t, 25*time.Second, "ftwall_failopen_bypassed above 0", func() bool {
 		resp, err := hc.Get("http://" + addr + "/metrics")
 		if err != nil {
 			return false
@@ -474,7 +474,7 @@ func TestFailOpenCounted(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "ftwall_queue_bypassed "); ok {
+			if v, ok := strings.CutPrefix(line, "ftwall_failopen_bypassed "); ok {
 				bypassed, _ = strconv.ParseFloat(v, 64)
 			}
 		}

@@ -105,7 +105,7 @@ func New(opts ...Option) *Metrics {
 			Name: "ftwall_set_full_total", Help: "Elements not added because their set was full (--max-peers); the kernel keeps those it holds.",
 		}, []string{"set"}),
 		bypassed: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "ftwall_queue_bypassed",
+			Name: "ftwall_failopen_bypassed",
 			Help: "Candidates that passed uninspected since start because the queue failed open (estimated every 10 s: packets counted by the queue rules minus packets the readers received; the kernel counts fail-open accepts nowhere).",
 		}),
 		kernelRefresh: prometheus.NewCounter(prometheus.CounterOpts{
