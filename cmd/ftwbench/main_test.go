@@ -16,6 +16,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--runs", "0"}, 2, "--runs 0"},
 		{[]string{"--bogus"}, 2, "bogus"},
 		{[]string{"extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"--only", "P1,P9"}, 2, "--only P9: unknown section"},
 		{[]string{"accept-loop", "--queues", "0"}, 2, "--queues"},
 		{[]string{"accept-loop", "--queue", "70000"}, 2, "--queue"},
 		{[]string{"--ftwall", "/nonexistent/ftwall"}, 1, "make tools"},

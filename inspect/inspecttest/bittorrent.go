@@ -17,7 +17,8 @@ const (
 	NodeID   = "abcdefghij0123456789"
 )
 
-// KRPCPing returns aria2's ping query (67 bytes): transaction id tid (2
+// KRPCPing returns a ping query shaped like aria2's (65 bytes here; aria2's
+// own was 67, with a longer version): transaction id tid (2
 // bytes), version "A2\x00\x03".
 func KRPCPing(tid string) []byte {
 	return fmt.Appendf(nil, "d1:ad2:id20:%se1:q4:ping1:t%d:%s1:v4:A2\x00\x031:y1:qe", NodeID, len(tid), tid)

@@ -60,6 +60,9 @@ func TestQuickRunEndToEnd(t *testing.T) {
 		"## P4 scale", "## P5 memory", "| sanity check | passed",
 		"TCP ratio ftwall / no table", "UDP pps ratio queue-everything / no table",
 		"verdicts/s, GET flood, 2 queues, bare verdict loop", "p99 ping → next packet dropped",
+		"verdicts/s, DHT flood, 2 queues, ftwall run", "ratio ftwall / bare verdict loop, uTP flood, 1 queue",
+		"p99 DHT query → next packet dropped", "UDP pps ratio ftwall (both detectors) / ftwall --protocols fasttrack (diagnostic)",
+		" run --lan lan0 --lan lan1 --queues 1 --log '' --protocols fasttrack",
 		"ftwall status --json with", "peak RSS of ftwall run during P4",
 		"ip netns exec <router> " + bins["ftwall"] + " run --lan lan0 --lan lan1 --queues 1 --log ''",
 	} {
@@ -67,8 +70,8 @@ func TestQuickRunEndToEnd(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	if n := strings.Count(md, "| **met** |") + strings.Count(md, "| **NOT met** |"); n != 17 {
-		t.Errorf("report judges %d targets; want all 17 measured", n)
+	if n := strings.Count(md, "| **met** |") + strings.Count(md, "| **NOT met** |"); n != 26 {
+		t.Errorf("report judges %d targets; want all 26 measured", n)
 	}
 	for _, bad := range []string{"not measured", "no successful run", "Errors (runs that failed"} {
 		if strings.Contains(md, bad) {

@@ -71,6 +71,27 @@ func openSocket(ns *lab.NS, six bool, typ, proto int, kind string) (*FloodSocket
 // Close closes the socket.
 func (s *FloodSocket) Close() error { return unix.Close(s.fd) }
 
+// SendEach sends every message once, in order (not a flood: a few hundred
+// packets, one sendto each).
+func (s *FloodSocket) SendEach(msgs []Datagram) error {
+	for _, d := range msgs {
+		a := d.To.Addr()
+		if s.six != (a.Is6() && !a.Is4In6()) {
+			return fmt.Errorf("send: destination %s does not fit the socket's address family", d.To)
+		}
+		var to unix.Sockaddr
+		if s.six {
+			to = &unix.SockaddrInet6{Port: int(d.To.Port()), Addr: a.As16()}
+		} else {
+			to = &unix.SockaddrInet4{Port: int(d.To.Port()), Addr: a.Unmap().As4()}
+		}
+		if err := unix.Sendto(s.fd, d.Data, 0, to); err != nil {
+			return fmt.Errorf("send to %s on the %s socket: %w", d.To, s.kind, err)
+		}
+	}
+	return nil
+}
+
 // FloodConfig describes one flood.
 type FloodConfig struct {
 	Messages []Datagram // sent round-robin

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/ftwall/ftwall/internal/lab"
 	"github.com/ftwall/ftwall/internal/metrics"
+	"github.com/ftwall/ftwall/nft"
 )
 
 // Extra lab addressing for the benchmarks (documentation ranges only).
@@ -120,4 +122,73 @@ func waitRouterQueues(ctx context.Context, ns *lab.NS, n uint16) error {
 		}
 	}
 	return err
+}
+
+// routerSet returns the addresses in one of ftwall's sets in the router.
+func (r *runner) routerSet(ctx context.Context, set string) (map[netip.Addr]bool, error) {
+	k, err := nft.Open(nft.WithNetNS(r.lab.Router.Fd()))
+	if err != nil {
+		return nil, err
+	}
+	defer k.Close()
+	elems, err := k.Elements(ctx, set)
+	if err != nil {
+		return nil, err
+	}
+	in := make(map[netip.Addr]bool, len(elems))
+	for _, e := range elems {
+		in[e.Addr] = true
+	}
+	return in, nil
+}
+
+// learnedWait bounds how long ftwall may take to write what it learned
+// to the kernel sets after a flood.
+const learnedWait = 2 * time.Second
+
+// waitLearned waits until every peer is in peers4 and client in locked4
+// (ftwall learned them all and locked the client), at most learnedWait.
+func (r *runner) waitLearned(ctx context.Context, peers []netip.Addr, client netip.Addr) error {
+	deadline := time.Now().Add(learnedWait)
+	for {
+		missing, locked, err := r.notLearned(ctx, peers, client)
+		if err != nil {
+			return err
+		}
+		if missing == 0 && locked {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			var errs []string
+			if missing > 0 {
+				errs = append(errs, fmt.Sprintf("%d of %d peers are not in %s", missing, len(peers), nft.SetPeers4))
+			}
+			if !locked {
+				errs = append(errs, fmt.Sprintf("the client %s is not in %s", client, nft.SetLocked4))
+			}
+			return fmt.Errorf("%s %v after the flood", strings.Join(errs, " and "), learnedWait)
+		}
+		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// notLearned counts the peers not in peers4 and says whether client is in
+// locked4.
+func (r *runner) notLearned(ctx context.Context, peers []netip.Addr, client netip.Addr) (missing int, locked bool, err error) {
+	in, err := r.routerSet(ctx, nft.SetPeers4)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, a := range peers {
+		if !in[a] {
+			missing++
+		}
+	}
+	lk, err := r.routerSet(ctx, nft.SetLocked4)
+	if err != nil {
+		return 0, false, err
+	}
+	return missing, lk[client], nil
 }

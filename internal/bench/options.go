@@ -6,18 +6,21 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"time"
 )
 
 // Options configure a benchmark run.
 type Options struct {
-	Ftwall  string // the ftwall binary (required)
-	Ftsim   string // the ftsim binary, for the sanity check ("" = skip it)
-	Self    string // the ftwbench binary, run as `accept-loop` in the router ("" = this executable)
-	Out     string // report file ("" = none)
-	Runs    int    // runs per figure (≥ 1; 0 = 5, or 1 with Quick)
-	Quick   bool   // one short run with small sizes (smoke test)
-	Command string // the command line, recorded in the report
+	Ftwall  string   // the ftwall binary (required)
+	Ftsim   string   // the ftsim binary, for the sanity check ("" = skip it)
+	Self    string   // the ftwbench binary, run as `accept-loop` in the router ("" = this executable)
+	Out     string   // report file ("" = none)
+	Runs    int      // runs per figure (≥ 1; 0 = 5, or 1 with Quick)
+	Quick   bool     // one short run with small sizes (smoke test)
+	Only    []string // run only these sections ("P1" … "P5"; nil = all); the report judges only their targets
+	Command string   // the command line, recorded in the report
 	Log     *slog.Logger
 }
 
@@ -46,6 +49,13 @@ func (o *Options) check() error {
 		if o.Quick {
 			o.Runs = 1
 		}
+	}
+	if len(o.Only) > 0 {
+		only, err := ParseSections(o.Only)
+		if err != nil {
+			return err
+		}
+		o.Only = only
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -86,4 +96,41 @@ func executable(path, flag string) error {
 		return fmt.Errorf("%s %s: not an executable file", flag, path)
 	}
 	return nil
+}
+
+// Sections are the benchmark suite's section ids, in the order they run.
+var Sections = []string{"P1", "P2", "P3", "P4", "P5"}
+
+// ParseSections reads --only's values: section ids (case-insensitive),
+// each value possibly a comma-separated list. It returns them in the
+// suite's order, without repeats.
+func ParseSections(vals []string) ([]string, error) {
+	want := map[string]bool{}
+	for _, v := range vals {
+		for _, f := range strings.Split(v, ",") {
+			id := strings.ToUpper(strings.TrimSpace(f))
+			if id == "" {
+				continue
+			}
+			if !slices.Contains(Sections, id) {
+				return nil, fmt.Errorf("--only %s: unknown section (want some of %s)", strings.TrimSpace(f), strings.Join(Sections, ", "))
+			}
+			want[id] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil, errors.New("--only: no section given")
+	}
+	var out []string
+	for _, id := range Sections {
+		if want[id] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// runs reports whether section id is to run.
+func (o *Options) runs(id string) bool {
+	return len(o.Only) == 0 || slices.Contains(o.Only, id)
 }

@@ -4,19 +4,22 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Forwarding configurations of the router.
 const (
-	cfgNone       = "no table"
-	cfgFtwall     = "ftwall"
-	cfgHistorical = "queue every LAN packet (ftwall 1.x design)"
-	cfgConntrack  = "conntrack only"
-	cfgOneLookup  = "one set lookup"
+	cfgNone        = "no table"
+	cfgFtwall      = "ftwall"
+	cfgFtwallFT    = "ftwall --protocols fasttrack"
+	cfgHistorical  = "queue every LAN packet (ftwall 1.x design)"
+	cfgConntrack   = "conntrack only"
+	cfgOneLookup   = "one set lookup"
+	p1DetectorsCmp = "ftwall (both detectors) / ftwall --protocols fasttrack"
 )
 
 // p1Configs in the order they are measured in each run.
-var p1Configs = []string{cfgNone, cfgFtwall, cfgConntrack, cfgHistorical, cfgOneLookup}
+var p1Configs = []string{cfgNone, cfgFtwall, cfgFtwallFT, cfgConntrack, cfgHistorical, cfgOneLookup}
 
 // p1 measures forwarding through the router with no table, with ftwall's
 // table (and `ftwall run` reading its queue), and with every LAN packet
@@ -24,11 +27,13 @@ var p1Configs = []string{cfgNone, cfgFtwall, cfgConntrack, cfgHistorical, cfgOne
 func (r *runner) p1(ctx context.Context) *Section {
 	s := &Section{ID: "P1", Title: "forwarding cost"}
 	s.Method = []string{
-		"Bulk TCP from the client to the internet namespace through the router (iperf3, " + fmt.Sprint(r.sz.iperfSecs) + " s after 1 s omitted) and 64-byte UDP frames (18-byte payloads, sendmmsg from one thread pinned to CPU 0, to 32 addresses, counted and dropped on arrival by a prerouting rule of the internet namespace) per second, in the router configurations below, measured one after another in every run: **no table** (no nftables ruleset at all), **ftwall** (`ftwall run` with its table inet ftwall; the traffic is not FastTrack, so nothing of it is queued) and **queue every LAN packet**, the ftwall 1.x design: a table inet ftwbench whose forward chain queues every packet from a LAN interface to `ftwbench accept-loop --historical`, a go-nfqueue reader that accepts everything (no inspection, so this is a lower bound of that design's cost), without fail-open and without GSO as ftwall 1.x's ip_queue reader had (a full queue drops; every TCP segment crosses user space on its own). The ratios are formed within each run.",
-		"ftwall's table reads conntrack in one rule only, the FastTrack session-opener rule (`ct packets`, tested after the protocol, flags and length), but that rule switches conntrack on in the router's namespace, so the ftwall configuration tracks connections and the no-table one does not. Gateways usually track connections anyway (NAT, stateful rules); a fourth, diagnostic configuration, **conntrack only** (a table inet ftwbench whose one rule reads `ct state`), shows what that alone costs on this machine, for comparison with ftwall's rules.",
-		"A fifth, diagnostic configuration, **one set lookup** (a table inet ftwbench whose forward chain has the single rule `ip daddr @peers4 drop` on an empty set with the timeout flag, as ftwall's peers4), is the least any ruleset that drops blocked peers in the kernel does to every forwarded packet. Its ratio to no table is the floor of what such a design costs on this machine.",
+		"Bulk TCP from the client to the internet namespace through the router (iperf3, " + fmt.Sprint(r.sz.iperfSecs) + " s after 1 s omitted) and 64-byte UDP frames (18-byte payloads, sendmmsg from one thread pinned to CPU 0, to 32 addresses, counted and dropped on arrival by a prerouting rule of the internet namespace) per second, in the router configurations below, measured one after another in every run: **no table** (no nftables ruleset at all), **ftwall** (`ftwall run` with its table inet ftwall and the default `--protocols`, both detectors, FastTrack and BitTorrent; the traffic is neither, so nothing of it is queued) and **queue every LAN packet**, the ftwall 1.x design: a table inet ftwbench whose forward chain queues every packet from a LAN interface to `ftwbench accept-loop --historical`, a go-nfqueue reader that accepts everything (no inspection, so this is a lower bound of that design's cost), without fail-open and without GSO as ftwall 1.x's ip_queue reader had (a full queue drops; every TCP segment crosses user space on its own). The ratios are formed within each run; the P1 targets are those of the **ftwall** configuration.",
+		"A diagnostic configuration, **ftwall --protocols fasttrack** (`ftwall run --protocols fasttrack`: FastTrack's queue rules only, as before the BitTorrent detector), shows what the BitTorrent detector's queue rules add to the cost of traffic that is neither protocol: every packet from the LAN meets every queue rule until one matches, and a non-candidate leaves a rule of the other transport at its protocol test and one of its own transport at its first payload test (bytes or length) that fails. Its ratios to no table stand beside those of the default, and the ratio of the default to it (" + p1DetectorsCmp + ") is 1 when the second detector costs ordinary traffic nothing.",
+		"ftwall's table reads conntrack in its TCP queue rules (`ct state established`, tested after the protocol and the payload bytes, so only TCP candidates reach it) and in FastTrack's session-opener rule (`ct packets`), but those rules switch conntrack on in the router's namespace, so the ftwall configurations track connections and the no-table one does not. Gateways usually track connections anyway (NAT, stateful rules); a diagnostic configuration, **conntrack only** (a table inet ftwbench whose one rule reads `ct state`), shows what that alone costs on this machine, for comparison with ftwall's rules.",
+		"A last diagnostic configuration, **one set lookup** (a table inet ftwbench whose forward chain has the single rule `ip daddr @peers4 drop` on an empty set with the timeout flag, as ftwall's peers4), is the least any ruleset that drops blocked peers in the kernel does to every forwarded packet. Its ratio to no table is the floor of what such a design costs on this machine.",
 	}
-	var tcp, pps, offered [5][]float64
+	n := len(p1Configs)
+	tcp, pps, offered := make([][]float64, n), make([][]float64, n), make([][]float64, n)
 	for run := range r.o.Runs {
 		for i, cfg := range p1Configs {
 			bps, p, off, err := r.p1Once(ctx, s, cfg)
@@ -44,6 +49,7 @@ func (r *runner) p1(ctx context.Context) *Section {
 			}
 		}
 	}
+	at := func(v [][]float64, cfg string) []float64 { return v[slices.Index(p1Configs, cfg)] }
 	for i, cfg := range p1Configs {
 		s.figure("TCP throughput, "+cfg, UnitBits, clean(tcp[i]))
 	}
@@ -53,16 +59,23 @@ func (r *runner) p1(ctx context.Context) *Section {
 	for i, cfg := range p1Configs {
 		s.figure("UDP packets/s sent (offered), "+cfg, UnitPPS, clean(offered[i]))
 	}
-	s.figure("TCP ratio ftwall / no table", UnitRatio, Ratios(tcp[1], tcp[0]))
-	s.figure("UDP pps ratio ftwall / no table", UnitRatio, Ratios(pps[1], pps[0]))
-	s.figure("TCP ratio queue-everything / no table", UnitRatio, Ratios(tcp[3], tcp[0]))
-	s.figure("UDP pps ratio queue-everything / no table", UnitRatio, Ratios(pps[3], pps[0]))
-	s.figure("TCP ratio conntrack only / no table (diagnostic)", UnitRatio, Ratios(tcp[2], tcp[0]))
-	s.figure("UDP pps ratio conntrack only / no table (diagnostic)", UnitRatio, Ratios(pps[2], pps[0]))
-	s.figure("TCP ratio ftwall / conntrack only (diagnostic)", UnitRatio, Ratios(tcp[1], tcp[2]))
-	s.figure("UDP pps ratio ftwall / conntrack only (diagnostic)", UnitRatio, Ratios(pps[1], pps[2]))
-	s.figure("UDP pps ratio one set lookup / no table (diagnostic)", UnitRatio, Ratios(pps[4], pps[0]))
-	s.figure("UDP pps ratio ftwall / one set lookup (diagnostic)", UnitRatio, Ratios(pps[1], pps[4]))
+	ratio := func(label string, v [][]float64, a, b string) {
+		s.figure(label, UnitRatio, Ratios(at(v, a), at(v, b)))
+	}
+	ratio("TCP ratio ftwall / no table", tcp, cfgFtwall, cfgNone)
+	ratio("UDP pps ratio ftwall / no table", pps, cfgFtwall, cfgNone)
+	ratio("TCP ratio ftwall --protocols fasttrack / no table (diagnostic)", tcp, cfgFtwallFT, cfgNone)
+	ratio("UDP pps ratio ftwall --protocols fasttrack / no table (diagnostic)", pps, cfgFtwallFT, cfgNone)
+	ratio("TCP ratio "+p1DetectorsCmp+" (diagnostic)", tcp, cfgFtwall, cfgFtwallFT)
+	ratio("UDP pps ratio "+p1DetectorsCmp+" (diagnostic)", pps, cfgFtwall, cfgFtwallFT)
+	ratio("TCP ratio queue-everything / no table", tcp, cfgHistorical, cfgNone)
+	ratio("UDP pps ratio queue-everything / no table", pps, cfgHistorical, cfgNone)
+	ratio("TCP ratio conntrack only / no table (diagnostic)", tcp, cfgConntrack, cfgNone)
+	ratio("UDP pps ratio conntrack only / no table (diagnostic)", pps, cfgConntrack, cfgNone)
+	ratio("TCP ratio ftwall / conntrack only (diagnostic)", tcp, cfgFtwall, cfgConntrack)
+	ratio("UDP pps ratio ftwall / conntrack only (diagnostic)", pps, cfgFtwall, cfgConntrack)
+	ratio("UDP pps ratio one set lookup / no table (diagnostic)", pps, cfgOneLookup, cfgNone)
+	ratio("UDP pps ratio ftwall / one set lookup (diagnostic)", pps, cfgFtwall, cfgOneLookup)
 	return s
 }
 
@@ -86,8 +99,12 @@ func (r *runner) p1Once(ctx context.Context, s *Section, cfg string) (bps, pps, 
 		}
 	}()
 	switch cfg {
-	case cfgFtwall:
-		p, _, err := r.startFtwall(ctx, s, 1)
+	case cfgFtwall, cfgFtwallFT:
+		var extra []string
+		if cfg == cfgFtwallFT {
+			extra = []string{"--protocols", "fasttrack"}
+		}
+		p, _, err := r.startFtwall(ctx, s, 1, extra...)
 		if err != nil {
 			return 0, 0, 0, err
 		}

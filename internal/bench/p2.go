@@ -4,14 +4,29 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
+	"time"
 )
 
 // Candidate floods of P2.
 const (
 	floodPing = "ping"
 	floodHTTP = "http"
+	floodDHT  = "dht"
+	floodUTP  = "utp"
 )
+
+// p2Floods in the order they are measured in each run.
+var p2Floods = []string{floodPing, floodHTTP, floodDHT, floodUTP}
+
+// floodNames name the floods in the report.
+var floodNames = map[string]string{
+	floodPing: "ping flood",
+	floodHTTP: "GET flood",
+	floodDHT:  "DHT flood",
+	floodUTP:  "uTP flood",
+}
 
 // p2Key names one P2 configuration.
 type p2Key struct {
@@ -25,32 +40,32 @@ func (k p2Key) label() string {
 	if k.ftwall {
 		who = "ftwall run"
 	}
-	what := "ping flood"
-	if k.flood == floodHTTP {
-		what = "GET flood"
-	}
+	return k.labelNoWho() + ", " + who
+}
+
+func (k p2Key) labelNoWho() string {
 	q := "1 queue"
 	if k.queues > 1 {
 		q = strconv.Itoa(k.queues) + " queues"
 	}
-	return fmt.Sprintf("%s, %s, %s", what, q, who)
+	return floodNames[k.flood] + ", " + q
 }
 
 // p2 measures how many candidate packets per second `ftwall run` verdicts,
-// against the bare loop on the same ruleset, for both floods and one and
+// against the bare loop on the same ruleset, for every flood and one and
 // two queues.
 func (r *runner) p2(ctx context.Context) *Section {
 	s := &Section{ID: "P2", Title: "inspector throughput"}
 	s.Method = []string{
-		fmt.Sprintf("The client floods candidate packets to %d distinct peers (198.51.100.0/24, 192.0.2.0/24) through the router, with one sender thread per queue, each pinned to its own CPU (the queues fan out by CPU): the **ping flood** is FastTrack UDP node pings (`27 00 00 00 29 80 KaZaA\\0`, UDP port 1214, from one UDP socket with sendmmsg), the **GET flood** is TCP segments (PSH|ACK, one source port per peer, from a raw socket) each carrying a Kazaa download request `GET /.hash=… HTTP/1.1` with X-Kazaa headers. Both are exactly what ftwall's table queues, and ftwall drops every one of them (learning each peer and time-locking the client).", r.sz.p2Peers),
-		fmt.Sprintf("**ftwall run** reads the queues itself; the **bare verdict loop** is `ftwbench accept-loop --drop`: internal/queue's reader (the one `ftwall run` uses: fail-open, GSO, 4096-packet queues, 8 MiB socket buffer, NoENOBUFS) with a handler that returns a verdict without looking at the packet, behind the same table installed by `ftwall setup`. Its verdict is drop, the one ftwall gives every packet of these floods: with accept the kernel would forward each packet inside the loop's verdict call, which makes the baseline slower than ftwall itself (ratios of 1.2–1.6 on the GET flood when tried), so the ratio would no longer show what inspection costs. After %v of flood, the packets verdicted in a %v window are counted from the router's /proc/net/netfilter/nfnetlink_queue (per queue: id_sequence, the packets handed to the reader, minus queue_total, those still waiting for a verdict). The floods offer more than a reader can take; the surplus passes uninspected through fail-open. Every configuration runs in every run; the ratios are formed within a run.", r.sz.p2Warm, r.sz.p2Window),
+		fmt.Sprintf("The client floods candidate packets to %d distinct peers (198.51.100.0/24, 192.0.2.0/24) through the router, with one sender thread per queue, each pinned to its own CPU (the queues fan out by CPU). Four floods, two per detector: the **ping flood** is FastTrack UDP node pings (`27 00 00 00 29 80 KaZaA\\0`, UDP port 1214); the **GET flood** is TCP segments (PSH|ACK, one connection per peer, from a raw socket) each carrying a Kazaa download request `GET /.hash=… HTTP/1.1` with X-Kazaa headers, on connections whose handshake the router's conntrack saw before the flood (ftwall's TCP queue rules take only `ct state established` segments; the handshake is forged from raw sockets: the client's SYN and ACK, the peer's SYN-ACK from the internet namespace, where no stack answers); the **DHT flood** is BitTorrent KRPC queries as aria2 sends them, its %d-byte ping `d1:ad2:id20:…e1:q4:ping…` to every other peer and its %d-byte get_peers `d1:ad2:id20:…9:info_hash20:…e1:q9:get_peers…` to the rest, each with its own 2-byte transaction id, to UDP port %d; the **uTP flood** is libtorrent's 20-byte uTP connection request (ST_SYN `41 00 <connection id> <timestamp> 00 00 00 00 …`: no extension, no timestamp difference), one connection id per peer, to UDP port %d. The UDP floods go out of one UDP socket per sender with sendmmsg. Each flood is exactly what one of the queue rules of `ftwall run` (default `--protocols`, both detectors) takes: queue-fasttrack-ping, -http, queue-bittorrent-dht, queue-bittorrent-utp-syn (for the UDP floods the unit tests check every datagram against every detector's prefilter and through inspect.Decide). ftwall drops every packet of them, learning each peer and time-locking the client: after each ftwall configuration every flood peer must be in peers4 and the client in locked4, or the run counts as failed.", r.sz.p2Peers, len(dhtQuery(0)), len(dhtQuery(1)), PortBT, PortBT),
+		fmt.Sprintf("**ftwall run** reads the queues itself; the **bare verdict loop** is `ftwbench accept-loop --drop`: internal/queue's reader (the one `ftwall run` uses: fail-open, GSO, 4096-packet queues, 8 MiB socket buffer, NoENOBUFS) with a handler that returns a verdict without looking at the packet, behind the same table installed by `ftwall setup` (default `--protocols`). Its verdict is drop, the one ftwall gives every packet of these floods: with accept the kernel would forward each packet inside the loop's verdict call, which makes the baseline slower than ftwall itself (ratios of 1.2–1.6 on the GET flood when tried), so the ratio would no longer show what inspection costs. After %v of flood, the packets verdicted in a %v window are counted from the router's /proc/net/netfilter/nfnetlink_queue (per queue: id_sequence, the packets handed to the reader, minus queue_total, those still waiting for a verdict). The floods offer more than a reader can take; the surplus passes uninspected through fail-open (and is counted and dropped on arrival in the internet namespace). Every configuration runs in every run; the ratios are formed within a run. The DHT and uTP floods are measured exactly as the ping flood, with the same targets.", r.sz.p2Warm, r.sz.p2Window),
 		"The senders, the kernel's forwarding and the readers share the machine's CPUs, so with two queues the two senders compete with the two readers.",
 	}
 	rates := map[p2Key][]float64{}
 	offered := map[p2Key][]float64{}
 	var peaks []float64
 	keys := []p2Key{}
-	for _, flood := range []string{floodPing, floodHTTP} {
+	for _, flood := range p2Floods {
 		for _, q := range []int{1, 2} {
 			for _, fw := range []bool{true, false} {
 				keys = append(keys, p2Key{flood, q, fw})
@@ -82,7 +97,7 @@ func (r *runner) p2(ctx context.Context) *Section {
 	for _, k := range keys {
 		if k.ftwall {
 			bare := p2Key{k.flood, k.queues, false}
-			s.figure("ratio ftwall / bare verdict loop, "+p2Key{k.flood, k.queues, false}.labelNoWho(), UnitRatio, Ratios(rates[k], rates[bare]))
+			s.figure("ratio ftwall / bare verdict loop, "+k.labelNoWho(), UnitRatio, Ratios(rates[k], rates[bare]))
 		}
 	}
 	for _, k := range keys {
@@ -90,17 +105,6 @@ func (r *runner) p2(ctx context.Context) *Section {
 	}
 	r.p2Peaks = clean(peaks)
 	return s
-}
-
-func (k p2Key) labelNoWho() string {
-	what := "ping flood"
-	if k.flood == floodHTTP {
-		what = "GET flood"
-	}
-	if k.queues > 1 {
-		return fmt.Sprintf("%s, %d queues", what, k.queues)
-	}
-	return what + ", 1 queue"
 }
 
 // p2Once measures one configuration; rss is ftwall's peak RSS (0 for the
@@ -142,18 +146,37 @@ func (r *runner) p2Once(ctx context.Context, s *Section, k p2Key) (rate, offered
 	for range k.queues {
 		var sk *FloodSocket
 		var m []Datagram
-		if k.flood == floodPing {
-			sk, err = OpenUDPSocket(r.lab.Client, false)
-			m = pingFlood(peers)
-		} else {
+		switch k.flood {
+		case floodHTTP:
 			sk, err = OpenRawSocket(r.lab.Client)
 			m = getFlood(r.lab.ClientIP4, peers)
+		case floodPing:
+			sk, err = OpenUDPSocket(r.lab.Client, false)
+			m = pingFlood(peers)
+		case floodDHT:
+			sk, err = OpenUDPSocket(r.lab.Client, false)
+			m = dhtFlood(peers)
+		case floodUTP:
+			sk, err = OpenUDPSocket(r.lab.Client, false)
+			m = utpFlood(peers)
+		default:
+			err = fmt.Errorf("unknown flood %q", k.flood)
 		}
 		if err != nil {
 			return 0, 0, 0, err
 		}
 		socks = append(socks, sk)
 		msgs = append(msgs, m)
+	}
+	if k.flood == floodHTTP {
+		defer func() {
+			if cerr := RemoveTable(r.lab.Client); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+		if err := r.openGETConnections(ctx, s, peers); err != nil {
+			return 0, 0, 0, err
+		}
 	}
 	var before map[uint16]uint32
 	counter := func() (uint64, error) {
@@ -172,9 +195,52 @@ func (r *runner) p2Once(ctx context.Context, s *Section, k p2Key) (rate, offered
 		return 0, 0, 0, err
 	}
 	if k.ftwall {
+		if err := r.waitLearned(ctx, peers, r.lab.ClientIP4); err != nil {
+			return 0, 0, 0, fmt.Errorf("ftwall did not drop the %s: %w", floodNames[k.flood], err)
+		}
 		if rss, err = p.PeakRSS(); err != nil {
 			return 0, 0, 0, err
 		}
 	}
 	return w.counted, w.offered, rss, nil
+}
+
+// openGETConnections makes the router's conntrack see a TCP handshake for
+// each of the GET flood's connections (ftwall's TCP queue rules take only
+// `ct state established` segments): the client's SYN and ACK from a raw
+// socket in the client namespace, the peer's SYN-ACK from one in the
+// internet namespace. No stack takes part: the internet namespace's sink
+// drops the client's packets to port 1214 on arrival, and a guard table
+// in the client namespace drops the SYN-ACKs (until the caller removes
+// it with RemoveTable).
+func (r *runner) openGETConnections(ctx context.Context, s *Section, peers []netip.Addr) error {
+	if err := InstallClientGuard(r.lab.Client); err != nil {
+		return err
+	}
+	s.command(fmt.Sprintf("table inet %s in <client>: prerouting hook, raw priority: tcp sport %d drop (the forged SYN-ACKs)", TableName, PortFT))
+	s.command(fmt.Sprintf("ftwbench GET flood handshakes: SYN and ACK from a raw socket in <client>, SYN-ACK from a raw socket in <internet>, for each of the %d connections (client port 20000 onwards → peer port %d)", len(peers), PortFT))
+	client, err := OpenRawSocket(r.lab.Client)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	internet, err := OpenRawSocket(r.lab.Internet)
+	if err != nil {
+		return err
+	}
+	defer internet.Close()
+	syn, synAck, ack := getHandshake(r.lab.ClientIP4, peers)
+	for _, step := range []struct {
+		sock *FloodSocket
+		msgs []Datagram
+	}{{client, syn}, {internet, synAck}, {client, ack}} {
+		if err := step.sock.SendEach(step.msgs); err != nil {
+			return fmt.Errorf("GET flood handshake: %w", err)
+		}
+		// Each packet crosses the router before the next step's.
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return nil
 }

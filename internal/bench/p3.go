@@ -24,44 +24,78 @@ const (
 	probeGrace    = 3 * time.Millisecond  // a probe missing this long counts as dropped
 	probeConfirm  = 20 * time.Millisecond // then no later probe may arrive
 	blockTimeout  = 2 * time.Second
+	p3Target      = time.Millisecond // the p99 target
 )
 
-// p3 measures, per peer, the time from a ping leaving the client until
-// the next packet to that peer is dropped by the kernel.
+// p3Trigger is the packet that makes ftwall block a peer in one P3 round.
+type p3Trigger struct {
+	name string // in the figures' labels: "ping", "DHT query"
+	port uint16 // the peer's port it goes to
+	// payload returns the UDP payload sent to the i-th peer.
+	payload func(i int) []byte
+}
+
+var (
+	p3FastTrack = p3Trigger{name: "ping", port: PortFT, payload: func(int) []byte { return fasttrack.AppendPing(nil, "KaZaA") }}
+	// The BitTorrent round sends the DHT flood's queries (aria2's ping and
+	// get_peers, alternately).
+	p3BitTorrent = p3Trigger{name: "DHT query", port: PortBT, payload: dhtQuery}
+)
+
+// p3Latency collects one trigger's figures over the runs.
+type p3Latency struct {
+	p50, p99, worst, failed Series
+}
+
+// p3 measures, per peer, the time from a FastTrack ping or a BitTorrent
+// DHT query leaving the client until the next packet to that peer is
+// dropped by the kernel.
 func (r *runner) p3(ctx context.Context) *Section {
 	s := &Section{ID: "P3", Title: "detection latency"}
 	s.Method = []string{
-		fmt.Sprintf("`ftwall run` (one queue) in the router; for each of %d peers (198.51.100.1 onwards, all local to the internet namespace) in turn, the client first checks that probes (small UDP datagrams to port %d, not a candidate for the queue) reach the peer, then sends one FastTrack ping to the peer's port 1214 and from then on a numbered probe every %v, on a thread pinned to CPU 0. A receiver in the internet namespace records the highest probe number that arrived. The latency is the send time of the first probe that never arrived (no later probe arrived within %v) minus the send time of the ping: the time until the peer was in the kernel set peers4 and the rule dropped the next packet to it (resolution %v). A peer not blocked within %v counts as a failure. p50 and p99 are over the peers of one run; the table gives their median over the runs.", r.sz.p3Peers, probePort, probeInterval, probeConfirm, probeInterval, blockTimeout),
+		fmt.Sprintf("`ftwall run` (one queue, default `--protocols`: both detectors) in the router; for each of %d peers (198.51.100.1 onwards, all local to the internet namespace) in turn, the client first checks that probes (small UDP datagrams to port %d, not a candidate for any queue rule) reach the peer, then sends one trigger packet to the peer and from then on a numbered probe every %v, on a thread pinned to CPU 0. A receiver in the internet namespace records the highest probe number that arrived. The latency is the send time of the first probe that never arrived (no later probe arrived within %v) minus the send time of the trigger: the time until the peer was in the kernel set peers4 and the rule dropped the next packet to it (resolution %v). A peer not blocked within %v counts as a failure; a peer whose probes stopped but which is not in peers4 fails the run. p50 and p99 are over the peers of one run; the table gives their median over the runs.", r.sz.p3Peers, probePort, probeInterval, probeConfirm, probeInterval, blockTimeout),
+		fmt.Sprintf("Two rounds per run, each with a fresh `ftwall run` (empty sets, no client locked yet; the client is locked by the first peer's trigger in both): **FastTrack**, whose trigger is a FastTrack ping (`KaZaA`) to the peer's UDP port %d (the figures labelled *ping*), and **BitTorrent**, whose trigger is a KRPC query as aria2 sends it to the peer's UDP port %d, its ping (%d bytes) to every other peer and its get_peers (%d bytes) to the rest, each with its own transaction id, as in P2's DHT flood (the figures labelled *DHT query*). The p99 target applies to both.", PortFT, PortBT, len(dhtQuery(0)), len(dhtQuery(1))),
 	}
-	var p50, p99, worst, failed Series
+	triggers := []p3Trigger{p3FastTrack, p3BitTorrent}
+	res := make([]p3Latency, len(triggers))
 	for run := range r.o.Runs {
-		lat, nfail, err := r.p3Once(ctx, s)
-		if err != nil {
-			s.fail("run %d: %v", run+1, err)
-			if ctx.Err() != nil {
-				return s
+		for t, tr := range triggers {
+			lat, nfail, err := r.p3Once(ctx, s, tr)
+			if err != nil {
+				s.fail("run %d, %s: %v", run+1, tr.name, err)
+				if ctx.Err() != nil {
+					return s
+				}
+				continue
 			}
-			continue
+			res[t].failed.Add(float64(nfail))
+			if len(lat) == 0 {
+				continue
+			}
+			res[t].p50.Add(Percentile(lat, 50))
+			res[t].p99.Add(Percentile(lat, 99))
+			res[t].worst.Add(Percentile(lat, 100))
 		}
-		failed.Add(float64(nfail))
-		if len(lat) == 0 {
-			continue
-		}
-		p50.Add(Percentile(lat, 50))
-		p99.Add(Percentile(lat, 99))
-		worst.Add(Percentile(lat, 100))
 	}
-	s.figure("p50 ping → next packet dropped", UnitSeconds, p50)
-	s.figure("p99 ping → next packet dropped", UnitSeconds, p99)
-	s.figure("slowest peer of a run", UnitSeconds, worst)
-	s.figure(fmt.Sprintf("peers not blocked within %v (of %d)", blockTimeout, r.sz.p3Peers), UnitCount, failed)
-	r.p3p99 = p99
+	for t, tr := range triggers {
+		s.figure("p50 "+tr.name+" → next packet dropped", UnitSeconds, res[t].p50)
+	}
+	for t, tr := range triggers {
+		s.figure("p99 "+tr.name+" → next packet dropped", UnitSeconds, res[t].p99)
+	}
+	for t, tr := range triggers {
+		s.figure("slowest peer of a run, "+tr.name, UnitSeconds, res[t].worst)
+	}
+	for t, tr := range triggers {
+		s.figure(fmt.Sprintf("peers not blocked within %v (of %d), %s", blockTimeout, r.sz.p3Peers, tr.name), UnitCount, res[t].failed)
+	}
+	r.p3p99 = res[0].p99
 	return s
 }
 
-// p3Once runs one round over all peers and returns the latencies in
-// seconds and the number of peers that were not blocked.
-func (r *runner) p3Once(ctx context.Context, s *Section) (lat []float64, nfail int, err error) {
+// p3Once runs one round over all peers with trigger tr and returns the
+// latencies in seconds and the number of peers that were not blocked.
+func (r *runner) p3Once(ctx context.Context, s *Section, tr p3Trigger) (lat []float64, nfail int, err error) {
 	if err := r.cleanRouter(ctx); err != nil {
 		return nil, 0, err
 	}
@@ -128,7 +162,7 @@ func (r *runner) p3Once(ctx context.Context, s *Section) (lat []float64, nfail i
 				res.err = ctx.Err()
 				break
 			}
-			d, err := probePeer(ctx, tx, uint32(i), a, &last[i])
+			d, err := probePeer(ctx, tx, uint32(i), a, &last[i], netip.AddrPortFrom(a, tr.port), tr.payload(i))
 			if err != nil {
 				res.err = err
 				break
@@ -138,6 +172,9 @@ func (r *runner) p3Once(ctx context.Context, s *Section) (lat []float64, nfail i
 				continue
 			}
 			res.lat = append(res.lat, d.Seconds())
+			if d > p3Target {
+				r.log.Debug("P3 peer slower than the target", "trigger", tr.name, "peer", a, "index", i, "latency", d)
+			}
 			time.Sleep(2 * time.Millisecond)
 		}
 		done <- res
@@ -147,18 +184,9 @@ func (r *runner) p3Once(ctx context.Context, s *Section) (lat []float64, nfail i
 		return nil, 0, res.err
 	}
 	// The probes say the peers are blocked; the kernel set must agree.
-	k, err := nft.Open(nft.WithNetNS(r.lab.Router.Fd()))
+	in, err := r.routerSet(ctx, nft.SetPeers4)
 	if err != nil {
 		return nil, 0, err
-	}
-	defer k.Close()
-	elems, err := k.Elements(ctx, nft.SetPeers4)
-	if err != nil {
-		return nil, 0, err
-	}
-	in := make(map[netip.Addr]bool, len(elems))
-	for _, e := range elems {
-		in[e.Addr] = true
 	}
 	missing := 0
 	for _, a := range peers {
@@ -172,10 +200,10 @@ func (r *runner) p3Once(ctx context.Context, s *Section) (lat []float64, nfail i
 	return res.lat, res.nfail, nil
 }
 
-// probePeer measures one peer: it returns the time from the ping until the
-// first probe that was dropped, or -1 when the peer was not blocked within
-// blockTimeout.
-func probePeer(ctx context.Context, tx *net.UDPConn, idx uint32, peer netip.Addr, last *atomic.Int64) (time.Duration, error) {
+// probePeer measures one peer: it sends trigger to triggerTo and returns
+// the time from then until the first probe that was dropped, or -1 when
+// the peer was not blocked within blockTimeout.
+func probePeer(ctx context.Context, tx *net.UDPConn, idx uint32, peer netip.Addr, last *atomic.Int64, triggerTo netip.AddrPort, trigger []byte) (time.Duration, error) {
 	probeTo := netip.AddrPortFrom(peer, probePort)
 	msg := make([]byte, 8)
 	binary.BigEndian.PutUint32(msg, idx)
@@ -190,11 +218,10 @@ func probePeer(ctx context.Context, tx *net.UDPConn, idx uint32, peer netip.Addr
 		}
 		time.Sleep(time.Millisecond)
 	}
-	ping := fasttrack.AppendPing(nil, "KaZaA")
-	sent := make([]time.Duration, 1, 1<<16) // sent[seq] = send time of probe seq after the ping
+	sent := make([]time.Duration, 1, 1<<16) // sent[seq] = send time of probe seq after the trigger
 	t0 := time.Now()
-	if _, err := tx.WriteToUDPAddrPort(ping, netip.AddrPortFrom(peer, PortFT)); err != nil {
-		return 0, fmt.Errorf("ping %s: %w", peer, err)
+	if _, err := tx.WriteToUDPAddrPort(trigger, triggerTo); err != nil {
+		return 0, fmt.Errorf("trigger packet to %s: %w", triggerTo, err)
 	}
 	for {
 		now := time.Since(t0)

@@ -3,11 +3,14 @@ package bench
 import (
 	"encoding/binary"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/bittorrent"
 	"github.com/ftwall/ftwall/inspect/fasttrack"
 	"github.com/ftwall/ftwall/inspect/inspecttest"
+	"github.com/ftwall/ftwall/inspect/registry"
 )
 
 // The floods must be what ftwall inspects: a ping and a FastTrack GET.
@@ -127,5 +130,122 @@ func TestVerdictDelta(t *testing.T) {
 	after := map[uint16]uint32{0: 200, 1: 60, 2: 5}
 	if got := verdictDelta(before, after); got != 296+200+50+5 {
 		t.Errorf("verdictDelta = %d; want %d (wrapping counter, new queue)", got, 296+200+50+5)
+	}
+}
+
+// The UDP floods of P2 must each be queued by exactly the prefilter they
+// measure (of all the detectors `ftwall run` has by default), be
+// recognised by it, and be dropped: the peer learned, the client locked.
+func TestUDPFloodsAreQueuedAndDropped(t *testing.T) {
+	client := netip.MustParseAddrPort("10.0.1.2:6881")
+	peers := peerAddrs4(508)
+	ds := registry.Builtin()
+	set := &inspect.Settings{LAN: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, BlockUDP: true, TimeLock: true}
+	for _, c := range []struct {
+		name      string
+		msgs      []Datagram
+		port      uint16
+		prefilter string // the rule "queue-<protocol>-<name>"
+		protocol  inspect.Protocol
+		kind      inspect.Kind
+	}{
+		{"ping", pingFlood(peers), PortFT, "fasttrack-ping", fasttrack.Protocol, fasttrack.KindPing},
+		{"dht", dhtFlood(peers), PortBT, "bittorrent-dht", bittorrent.Protocol, bittorrent.KindDHTQuery},
+		{"utp", utpFlood(peers), PortBT, "bittorrent-utp-syn", bittorrent.Protocol, bittorrent.KindUTPSyn},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if len(c.msgs) != len(peers) {
+				t.Fatalf("%d datagrams for %d peers", len(c.msgs), len(peers))
+			}
+			distinct := map[string]bool{}
+			for i, d := range c.msgs {
+				distinct[string(d.Data)] = true
+				if d.To != netip.AddrPortFrom(peers[i], c.port) {
+					t.Fatalf("datagram %d to %v; want %v port %d", i, d.To, peers[i], c.port)
+				}
+				raw := inspecttest.UDP(client, d.To, d.Data)
+				var pkt inspect.Packet
+				if err := inspect.Decode(raw, &pkt); err != nil {
+					t.Fatalf("datagram %d does not decode: %v", i, err)
+				}
+				var matched []string
+				for _, det := range ds {
+					for _, f := range det.Prefilters() {
+						if f.Hook == inspect.HookForward && f.Matches(&pkt, len(raw)) {
+							matched = append(matched, string(det.Protocol())+"-"+f.Name)
+						}
+					}
+				}
+				if len(matched) != 1 || matched[0] != c.prefilter {
+					t.Fatalf("datagram %d (%q) is queued by %v; want only %s", i, d.Data, matched, c.prefilter)
+				}
+				var ev inspect.Evidence
+				if !ds.Classify(&pkt, &ev) || ev.Protocol != c.protocol || ev.Kind != c.kind {
+					t.Fatalf("datagram %d (%q): protocol %q kind %v; want %s kind %v", i, d.Data, ev.Protocol, ev.Kind, c.protocol, c.kind)
+				}
+				var dec inspect.Decision
+				inspect.Decide(&ev, true, set, &dec)
+				if dec.Verdict != inspect.Drop || !dec.Lock.Valid || dec.Lock.Addr != client.Addr() || dec.NPeers != 1 || dec.Peers[0].Addr != peers[i] {
+					t.Fatalf("datagram %d: verdict %v, lock %+v, peers %v; want drop, %v locked, %v learned", i, dec.Verdict, dec.Lock, dec.Peers[:dec.NPeers], client.Addr(), peers[i])
+				}
+			}
+			if c.name != "ping" && len(distinct) != len(peers) {
+				t.Errorf("%d distinct payloads for %d peers; want one each (transaction or connection id)", len(distinct), len(peers))
+			}
+		})
+	}
+	// The DHT flood has both of aria2's queries, starting like its real ones.
+	for i := range 2 {
+		if q := dhtQuery(i); !strings.HasPrefix(string(q), "d1:ad2:id20:") {
+			t.Errorf("dhtQuery(%d) = %q; want it to start like aria2's, d1:ad2:id20:", i, q)
+		}
+	}
+	if !strings.Contains(string(dhtQuery(0)), "4:ping") || !strings.Contains(string(dhtQuery(1)), "9:get_peers") {
+		t.Errorf("dhtQuery: %q, %q; want a ping and a get_peers", dhtQuery(0), dhtQuery(1))
+	}
+	if s := utpFlood(peers[:1])[0].Data; len(s) != 20 || s[0] != 0x41 || s[1] != 0 || string(s[8:12]) != "\x00\x00\x00\x00" {
+		t.Errorf("uTP SYN % x; want libtorrent's 20 bytes 41 00 … with no timestamp difference", s)
+	}
+}
+
+// The GET flood's handshake must fit its segments: SYN, SYN-ACK and ACK
+// of the same connection, sequence numbers leading to the segment's,
+// checksums right.
+func TestGETHandshake(t *testing.T) {
+	client := netip.MustParseAddr("10.0.1.2")
+	peers := peerAddrs4(3)
+	syn, synAck, ack := getHandshake(client, peers)
+	get := getFlood(client, peers)
+	if len(syn) != len(peers) || len(synAck) != len(peers) || len(ack) != len(peers) {
+		t.Fatalf("%d/%d/%d handshake packets for %d peers", len(syn), len(synAck), len(ack), len(peers))
+	}
+	seg := func(d Datagram) (src, dst netip.AddrPort, seq, ackNo uint32, flags uint8) {
+		var p inspect.Packet
+		if err := inspect.Decode(d.Data, &p); err != nil {
+			t.Fatalf("handshake packet does not decode: %v", err)
+		}
+		if sum := tcpChecksum(d.Data); sum != 0xffff && sum != 0 {
+			t.Errorf("%v → %v: TCP checksum does not verify (%#x)", p.SrcAddrPort(), p.DstAddrPort(), sum)
+		}
+		if d.To.Addr() != p.Dst {
+			t.Errorf("raw socket destination %v for a packet to %v", d.To, p.Dst)
+		}
+		l4 := d.Data[int(d.Data[0]&0x0f)*4:]
+		return p.SrcAddrPort(), p.DstAddrPort(), binary.BigEndian.Uint32(l4[4:]), binary.BigEndian.Uint32(l4[8:]), l4[13]
+	}
+	for i := range peers {
+		gs, gd, gseq, gack, _ := seg(get[i])
+		s, d, seq, _, fl := seg(syn[i])
+		if s != gs || d != gd || fl != inspecttest.FlagSYN || seq+1 != gseq {
+			t.Errorf("SYN %d: %v → %v seq %d flags %#x; want %v → %v seq %d SYN", i, s, d, seq, fl, gs, gd, gseq-1)
+		}
+		s, d, seq, a, fl := seg(synAck[i])
+		if s != gd || d != gs || fl != inspecttest.FlagSYN|inspecttest.FlagACK || seq+1 != gack || a != gseq {
+			t.Errorf("SYN-ACK %d: %v → %v seq %d ack %d flags %#x", i, s, d, seq, a, fl)
+		}
+		s, d, seq, a, fl = seg(ack[i])
+		if s != gs || d != gd || fl != inspecttest.FlagACK || seq != gseq || a != gack {
+			t.Errorf("ACK %d: %v → %v seq %d ack %d flags %#x", i, s, d, seq, a, fl)
+		}
 	}
 }

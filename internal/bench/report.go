@@ -78,6 +78,7 @@ type Report struct {
 	Machine  Machine
 	Runs     int
 	Quick    bool
+	Only     []string // the sections run, when not all (--only)
 	Took     time.Duration
 	Sanity   string
 	Sections []*Section
@@ -102,6 +103,9 @@ func (r *Report) Markdown() []byte {
 	fmt.Fprintf(&b, "Written by `ftwbench` (`sudo make bench`); do not edit by hand, run it again.\n\n")
 	if r.Quick {
 		fmt.Fprintf(&b, "**Quick smoke run** (`--quick`): one run with small sizes; these figures only show that every benchmark works and are not comparable with the targets.\n\n")
+	}
+	if len(r.Only) > 0 {
+		fmt.Fprintf(&b, "**Partial run** (`--only %s`): the other sections were not run, and only the targets of these are judged.\n\n", strings.Join(r.Only, ","))
 	}
 	fmt.Fprintf(&b, "## Machine\n\n")
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")

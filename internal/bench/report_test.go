@@ -31,7 +31,10 @@ func TestReportMarkdown(t *testing.T) {
 		"| P1 TCP throughput ratio, ftwall / no table | ≥ 0.980 | 0.985 [0.970 – 0.990] (3 runs) | **met** |",
 		"| P1 64-byte UDP pps ratio, ftwall / no table | ≥ 0.980 | 0.900 (1 run) | **NOT met** |",
 		"| P3 detection latency p99 | ≤ 1.00 ms | no successful run | **not measured** |",
-		"1 of 17 targets met. Not met: P1 64-byte UDP pps ratio",
+		"| P3 detection latency p99, BitTorrent DHT query | ≤ 1.00 ms | no successful run | **not measured** |",
+		"| P2 ratio ftwall / bare verdict loop, DHT flood, 2 queues | ≥ 0.900 | no successful run | **not measured** |",
+		"| P2 verdicts/s, uTP flood, 1 queue, ftwall run | ≥ 100.0k pkt/s | no successful run | **not measured** |",
+		"1 of 26 targets met. Not met: P1 64-byte UDP pps ratio",
 		"## P1 forwarding cost\n\nHow it was measured.\n",
 		"| TCP ratio ftwall / no table | 0.985 | 0.970 – 0.990 | 3 |",
 		"run 2: iperf3 failed",
@@ -50,6 +53,78 @@ func TestReportMarkdown(t *testing.T) {
 	rep.Quick = true
 	if !strings.Contains(string(rep.Markdown()), "Quick smoke run") {
 		t.Error("a quick run is not labelled as such")
+	}
+	if strings.Contains(md, "Partial run") {
+		t.Error("a run of every section is labelled partial")
+	}
+}
+
+// The new figures of P2 and P3 are the ones their targets read.
+func TestChecksReadTheirFigures(t *testing.T) {
+	p2 := &Section{ID: "P2"}
+	for _, flood := range p2Floods {
+		for _, q := range []int{1, 2} {
+			k := p2Key{flood, q, true}
+			p2.figure("verdicts/s, "+k.label(), UnitPPS, Series{150e3})
+			p2.figure("ratio ftwall / bare verdict loop, "+k.labelNoWho(), UnitRatio, Series{0.95})
+		}
+	}
+	p3 := &Section{ID: "P3"}
+	p3.figure("p99 "+p3FastTrack.name+" → next packet dropped", UnitSeconds, Series{0.5e-3})
+	p3.figure("p99 "+p3BitTorrent.name+" → next packet dropped", UnitSeconds, Series{2e-3})
+	rep := &Report{Sections: []*Section{p2, p3}}
+	got := map[string]string{}
+	for _, c := range checks(rep) {
+		got[c.Name] = c.Verdict()
+	}
+	for name, want := range map[string]string{
+		"P2 ratio ftwall / bare verdict loop, DHT flood, 1 queue":  "met",
+		"P2 ratio ftwall / bare verdict loop, DHT flood, 2 queues": "met",
+		"P2 ratio ftwall / bare verdict loop, uTP flood, 1 queue":  "met",
+		"P2 ratio ftwall / bare verdict loop, uTP flood, 2 queues": "met",
+		"P2 verdicts/s, DHT flood, 1 queue, ftwall run":            "met",
+		"P2 verdicts/s, DHT flood, 2 queues, ftwall run":           "met",
+		"P2 verdicts/s, uTP flood, 1 queue, ftwall run":            "met",
+		"P2 verdicts/s, uTP flood, 2 queues, ftwall run":           "met",
+		"P2 verdicts/s, ping flood, 1 queue, ftwall run":           "met",
+		"P2 ratio ftwall / bare verdict loop, GET flood, 2 queues": "met",
+		"P3 detection latency p99":                                 "met",
+		"P3 detection latency p99, BitTorrent DHT query":           "NOT met",
+		"P1 TCP throughput ratio, ftwall / no table":               "not measured",
+	} {
+		if got[name] != want {
+			t.Errorf("target %q: %q; want %q", name, got[name], want)
+		}
+	}
+	if len(got) != 26 {
+		t.Errorf("%d targets; want 26", len(got))
+	}
+	// A partial run judges only its sections' targets.
+	rep.Only = []string{"P2", "P3"}
+	cs := checks(rep)
+	if len(cs) != 18 {
+		t.Errorf("--only P2,P3: %d targets; want the 16 of P2 and the 2 of P3", len(cs))
+	}
+	for _, c := range cs {
+		if !strings.HasPrefix(c.Name, "P2 ") && !strings.HasPrefix(c.Name, "P3 ") {
+			t.Errorf("--only P2,P3 judges %q", c.Name)
+		}
+	}
+	rep.Checks = cs
+	if md := string(rep.Markdown()); !strings.Contains(md, "**Partial run** (`--only P2,P3`)") || !strings.Contains(md, "17 of 18 targets met.") {
+		t.Errorf("partial report:\n%s", md)
+	}
+}
+
+func TestParseSections(t *testing.T) {
+	got, err := ParseSections([]string{"p3,P1", " P2 ", "P1"})
+	if err != nil || strings.Join(got, ",") != "P1,P2,P3" {
+		t.Errorf("ParseSections = %v, %v; want P1,P2,P3 in the suite's order", got, err)
+	}
+	for _, bad := range [][]string{{"P6"}, {"P1,x"}, {""}, {","}} {
+		if got, err := ParseSections(bad); err == nil {
+			t.Errorf("ParseSections(%q) = %v; want an error", bad, got)
+		}
 	}
 }
 

@@ -44,7 +44,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Quick {
 		r.sz = quickSizes
 	}
-	r.report = &Report{Command: o.Command, Runs: o.Runs, Quick: o.Quick, Machine: ReadMachine(ctx, o.Ftwall)}
+	r.report = &Report{Command: o.Command, Runs: o.Runs, Quick: o.Quick, Only: o.Only, Machine: ReadMachine(ctx, o.Ftwall)}
 	tmp, err := os.MkdirTemp("", "ftwbench-")
 	if err != nil {
 		return nil, fmt.Errorf("create a temporary directory: %w", err)
@@ -86,6 +86,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if ctx.Err() != nil {
 			break
 		}
+		if !r.o.runs(b.name) {
+			continue
+		}
 		r.log.Info("benchmark", "part", b.name)
 		s := b.fn(ctx)
 		r.report.Sections = append(r.report.Sections, s)
@@ -93,7 +96,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			r.log.Warn("benchmark run failed", "part", b.name, "err", e)
 		}
 	}
-	r.report.Sections = append(r.report.Sections, r.p5())
+	if r.o.runs("P5") {
+		r.report.Sections = append(r.report.Sections, r.p5())
+	}
 	r.report.Checks = checks(r.report)
 	r.report.Took = time.Since(start)
 	if err := ctx.Err(); err != nil {

@@ -27,6 +27,10 @@ const TableName = "ftwbench"
 const (
 	PortUDPSink = 9    // P1/P4 packets-per-second flood (discard)
 	PortFT      = 1214 // P2 ping flood (UDP) and GET flood (TCP)
+	// PortBT is the BitTorrent DHT and uTP port of the P2 DHT and uTP
+	// floods and the P3 DHT queries (libtorrent and transmission send
+	// both from one socket on the peer port; 6881 is the customary one).
+	PortBT = 6881
 )
 
 // Sink rule names.
@@ -34,6 +38,7 @@ const (
 	SinkUDP  = "udp-sink"
 	SinkPing = "ping-sink"
 	SinkHTTP = "http-sink"
+	SinkBT   = "bittorrent-sink"
 )
 
 func nftConn(ns *lab.NS) (*nftables.Conn, error) {
@@ -70,7 +75,7 @@ func InstallSinks(ns *lab.NS) (*Sinks, error) {
 		name  string
 		proto byte
 		port  uint16
-	}{{SinkUDP, unix.IPPROTO_UDP, PortUDPSink}, {SinkPing, unix.IPPROTO_UDP, PortFT}, {SinkHTTP, unix.IPPROTO_TCP, PortFT}} {
+	}{{SinkUDP, unix.IPPROTO_UDP, PortUDPSink}, {SinkPing, unix.IPPROTO_UDP, PortFT}, {SinkHTTP, unix.IPPROTO_TCP, PortFT}, {SinkBT, unix.IPPROTO_UDP, PortBT}} {
 		c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: userdata.AppendString(nil, userdata.TypeComment, s.name),
 			Exprs: []expr.Any{
 				&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
@@ -85,6 +90,37 @@ func InstallSinks(ns *lab.NS) (*Sinks, error) {
 		return nil, fmt.Errorf("create table inet %s (packet sinks) in network namespace %s: %w", TableName, ns.Name, err)
 	}
 	return &Sinks{ns: ns}, nil
+}
+
+// InstallClientGuard creates table inet ftwbench in ns (the lab's client
+// namespace) with one rule that drops TCP from port 1214 on arrival: the
+// SYN-ACKs of the GET flood's forged handshakes, which the client's stack,
+// having no socket for them, would answer with a reset that ends the
+// connection in the router's conntrack. RemoveTable removes it.
+func InstallClientGuard(ns *lab.NS) error {
+	c, err := nftConn(ns)
+	if err != nil {
+		return err
+	}
+	defer c.CloseLasting()
+	t := c.AddTable(benchTable())
+	ch := c.AddChain(&nftables.Chain{
+		Name: "guard", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRaw,
+	})
+	c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: userdata.AppendString(nil, userdata.TypeComment, "handshake-guard"),
+		Exprs: []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binary.BigEndian.AppendUint16(nil, PortFT)},
+			&expr.Counter{},
+			&expr.Verdict{Kind: expr.VerdictDrop},
+		}})
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("create table inet %s (handshake guard) in network namespace %s: %w", TableName, ns.Name, err)
+	}
+	return nil
 }
 
 // Counts returns the packet count of every sink rule.
