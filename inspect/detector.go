@@ -92,7 +92,9 @@ const (
 
 // Prefilter declares, as data, packets the kernel queues to the inspector:
 // everything in it must hold. nft turns each into one rule whose comment
-// names the detector; it knows no protocol bytes.
+// names the detector; it knows no protocol bytes. nft adds, for every
+// protocol, that TCP must be on an established connection and that the
+// source must route back out of the input interface.
 type Prefilter struct {
 	// Name identifies the prefilter within its detector ("ping"); the rule
 	// is "queue-<protocol>-<name>".
