@@ -264,6 +264,12 @@ func (s *Service) Run(ctx context.Context) error {
 
 	ctl, err := newControl(ctx, s, cfg)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			// Asked to stop while starting (SIGTERM during the storefile
+			// load): a clean stop; the storefile is untouched.
+			s.log.Info("stopped while starting", "err", err)
+			return nil
+		}
 		return err
 	}
 
