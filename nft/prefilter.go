@@ -42,8 +42,8 @@ func (q QueueRule) ID() string { return QueueRuleID(q.Protocol, q.Name) }
 // (NF_CT_STATE_BIT(IP_CT_ESTABLISHED)).
 const ctStateEstablished = 1 << 1
 
-// queueRulePrefix starts every queue rule's identifier.
-const queueRulePrefix = "queue-"
+// QueueRulePrefix starts every queue rule's identifier.
+const QueueRulePrefix = "queue-"
 
 func validToken(s string) bool {
 	if s == "" || len(s) > 32 {

@@ -70,7 +70,7 @@ func (s *Status) sumCounters() {
 		case RuleLock4, RuleLock6:
 			s.LockRejects.add(c.CounterValue)
 		default:
-			if strings.HasPrefix(c.Rule, queueRulePrefix) {
+			if strings.HasPrefix(c.Rule, QueueRulePrefix) {
 				s.Queued.add(c.CounterValue)
 			}
 		}

@@ -14,7 +14,6 @@ type krpc struct {
 	tid      []byte // transaction id
 	nodeID   []byte // sender's node id (20 bytes; errors have none)
 	infoHash []byte // get_peers / announce_peer info_hash (20 bytes)
-	port     uint64 // announce_peer port
 }
 
 // Bounds that real clients stay far inside.
@@ -91,10 +90,6 @@ func readArgs(d []byte, m *krpc) bool {
 		case "info_hash":
 			if s, j := parseString(e.val, 0); j == len(e.val) && len(s) == 20 {
 				m.infoHash = s
-			}
-		case "port":
-			if len(e.val) > 2 && e.val[0] == 'i' && e.val[len(e.val)-1] == 'e' {
-				m.port = atou(e.val[1 : len(e.val)-1])
 			}
 		}
 		return !bad

@@ -640,7 +640,7 @@ func (c *control) writeFull(ctx context.Context, set string, elems []nft.Element
 func (c *control) observeBypass(st *nft.Status) {
 	var queued uint64
 	for _, ct := range st.Counters {
-		if strings.HasPrefix(ct.Rule, "queue-") {
+		if strings.HasPrefix(ct.Rule, nft.QueueRulePrefix) {
 			queued += ct.Packets
 		}
 	}
