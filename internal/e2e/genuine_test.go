@@ -129,8 +129,11 @@ func TestLockResetsRateLimited(t *testing.T) {
 	sampler := make(chan struct{})
 	go func() {
 		defer close(sampler)
+		// The kernel's counters are read at some instant inside a status
+		// call; the window between two reads is at most from the start of
+		// the earlier call to the end of the later one.
+		lastStart := time.Now()
 		last, _ := lockResets(t, k)
-		lastAt := time.Now()
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {
@@ -138,10 +141,11 @@ func TestLockResetsRateLimited(t *testing.T) {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
+				start := time.Now()
 				cur, _ := lockResets(t, k)
 				perSecond = append(perSecond, cur-last)
-				windows = append(windows, time.Since(lastAt))
-				last, lastAt = cur, time.Now()
+				windows = append(windows, time.Since(lastStart))
+				last, lastStart = cur, start
 			}
 		}
 	}()
@@ -175,8 +179,8 @@ func TestLockResetsRateLimited(t *testing.T) {
 	}
 	for i, n := range perSecond {
 		// A sample window is a little longer than a second (the ticker and
-		// the counter read): the bound is the rate over the window plus
-		// the burst.
+		// the counter reads): the bound is the rate over the longest the
+		// window can have been, plus the burst.
 		limit := uint64(nft.LockResetRate*windows[i].Seconds()) + nft.LockResetBurst
 		if n > limit {
 			t.Errorf("sample %d (%v): %d resets to one client; want at most %d", i+1, windows[i], n, limit)
