@@ -52,6 +52,53 @@ type Prober interface {
 	ProbeSourcePort() uint16
 }
 
+// Streamer is a detector whose TCP evidence is a message at the start of a
+// LAN client's stream (a request, a push, a handshake). The kernel marks a
+// connection the LAN host opened whose first payload byte is one of
+// StreamStarts (or a CR or LF: HTTP allows blank lines before a request)
+// and queues its first bytes (StreamBytes, both directions); the service
+// reassembles them (package inspect/stream) and Classify sees each message
+// in them whole: from the start, and after every blank line. A request
+// split over segments, or pipelined behind an ordinary one, is judged like
+// one sent in a single segment.
+type Streamer interface {
+	// StreamStarts lists the first payload bytes worth reassembling.
+	StreamStarts() []byte
+}
+
+// StreamBytes bounds the bytes of a connection (headers included, both
+// directions) the kernel queues as its stream start; StreamWindow is how
+// much of the client's payload the service keeps for one connection.
+const (
+	StreamBytes  = 8192
+	StreamWindow = 4096
+)
+
+// StreamStarts returns the first bytes of every Streamer in ds, with CR and
+// LF, sorted and without repeats; nil when no detector is a Streamer.
+func (ds Detectors) StreamStarts() []byte {
+	var seen [256]bool
+	any := false
+	for _, d := range ds {
+		if s, ok := d.(Streamer); ok {
+			for _, c := range s.StreamStarts() {
+				seen[c], any = true, true
+			}
+		}
+	}
+	if !any {
+		return nil
+	}
+	seen['\r'], seen['\n'] = true, true
+	var out []byte
+	for c, ok := range seen {
+		if ok {
+			out = append(out, byte(c))
+		}
+	}
+	return out
+}
+
 // Kind is a detector's own kind of evidence, 1 to MaxKinds-1; 0 is none.
 type Kind uint8
 
@@ -120,7 +167,26 @@ type Prefilter struct {
 	// MaxConnPackets, when not 0, requires the connection to have at most
 	// that many packets so far, both directions (conntrack).
 	MaxConnPackets uint64
+	// Stream, when set, makes this one of the stream-start rules that nft
+	// puts before the detectors' own (see Streamer; only TCP): the packet
+	// belongs to a connection the LAN host opened that has carried at most
+	// StreamBytes so far.
+	Stream StreamRule
 }
+
+// StreamRule is the part a rule plays in queueing stream starts.
+type StreamRule uint8
+
+// Stream rules.
+const (
+	StreamNone StreamRule = iota
+	// StreamMark: the rule marks the connection (a conntrack label) and
+	// queues the packet; its OneOf lists the first bytes.
+	StreamMark
+	// StreamMarked: the connection is marked and the segment carries
+	// payload: queue it.
+	StreamMarked
+)
 
 // PayloadMatch requires payload[Offset:Offset+len(Value)] & Mask == Value
 // (Mask nil: all ones). At most 16 bytes.

@@ -33,6 +33,8 @@ type Packet struct {
 	Transport        bool
 	SrcPort, DstPort uint16
 	TCPFlags         uint8 // TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10)
+	// Seq is the TCP sequence number of the first payload byte.
+	Seq uint32
 	// Payload is the transport payload, cut to the lengths in the headers
 	// (link-layer padding is not part of it).
 	Payload []byte

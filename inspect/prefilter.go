@@ -7,8 +7,14 @@ import "slices"
 // (the hook and the connection-packet bound are the caller's: they are
 // not in a packet). Tests use it to check that ordinary traffic is not
 // queued, and `ftwall inspect` could use it to show what would be.
+//
+// A StreamMarked rule needs the connection's mark, which a packet does not
+// show: Matches reports whether the packet carries payload.
 func (f *Prefilter) Matches(p *Packet, ipLen int) bool {
 	if !p.Transport || p.FragOffset != 0 || p.Proto != f.L4 {
+		return false
+	}
+	if f.Stream == StreamMarked && len(p.Payload) == 0 {
 		return false
 	}
 	if f.TCPFlags != nil && p.TCPFlags&f.TCPFlags.Mask != f.TCPFlags.Value {

@@ -40,6 +40,7 @@ func decodeTransport(b []byte, p *Packet) error {
 			return ErrTruncated
 		}
 		p.TCPFlags = b[13]
+		p.Seq = be32(b[4:8])
 		p.Transport = true
 		p.Payload = b[doff:]
 	}

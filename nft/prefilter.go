@@ -18,9 +18,29 @@ type QueueRule struct {
 	inspect.Prefilter
 }
 
-// QueueRules collects the prefilters of the detectors, in order.
+// StreamProtocol names the stream-start rules, which serve every
+// detector that is an inspect.Streamer.
+const StreamProtocol inspect.Protocol = "stream"
+
+// QueueRules collects the prefilters of the detectors, in order, after
+// the two stream-start rules when a detector is an inspect.Streamer.
 func QueueRules(ds inspect.Detectors) []QueueRule {
 	var out []QueueRule
+	if starts := ds.StreamStarts(); len(starts) > 0 {
+		values := make([][]byte, len(starts))
+		for i, c := range starts {
+			values[i] = []byte{c}
+		}
+		out = append(out,
+			QueueRule{Protocol: StreamProtocol, Prefilter: inspect.Prefilter{
+				Name: "more", Desc: "more of a marked LAN connection's first bytes", Hook: inspect.HookForward, L4: inspect.ProtoTCP,
+				Stream: inspect.StreamMarked,
+			}},
+			QueueRule{Protocol: StreamProtocol, Prefilter: inspect.Prefilter{
+				Name: "start", Desc: fmt.Sprintf("LAN connection starting with one of % x, mark it", starts), Hook: inspect.HookForward, L4: inspect.ProtoTCP,
+				OneOf: &inspect.PayloadSet{Offset: 0, Len: 1, Values: values}, Stream: inspect.StreamMark,
+			}})
+	}
 	for _, d := range ds {
 		for _, p := range d.Prefilters() {
 			out = append(out, QueueRule{Protocol: d.Protocol(), Prefilter: p})
@@ -88,7 +108,17 @@ func (q QueueRule) validate() error {
 			}
 		}
 	}
-	if len(q.Match) == 0 && q.OneOf == nil && q.TCPFlags == nil && q.PacketLens == nil && q.UDPLen == nil {
+	switch {
+	case q.Stream != inspect.StreamNone && q.L4 != inspect.ProtoTCP:
+		return fmt.Errorf("%s: a stream rule is TCP", q.ID())
+	case q.Stream == inspect.StreamMark && q.OneOf == nil:
+		return fmt.Errorf("%s: a stream-marking rule needs the first bytes (OneOf)", q.ID())
+	case q.Stream > inspect.StreamMarked:
+		return fmt.Errorf("%s: unknown stream rule %d", q.ID(), q.Stream)
+	case q.Stream != inspect.StreamNone && q.Hook != inspect.HookForward:
+		return fmt.Errorf("%s: a stream rule is on the forward hook", q.ID())
+	}
+	if len(q.Match) == 0 && q.OneOf == nil && q.TCPFlags == nil && q.PacketLens == nil && q.UDPLen == nil && q.Stream == inspect.StreamNone {
 		return fmt.Errorf("%s: a prefilter must match something (it would queue every %s packet)", q.ID(), l4Name(q.L4))
 	}
 	return nil
@@ -196,6 +226,9 @@ func queueRule(b *builder, q QueueRule, fromLAN []expr.Any, queue expr.Any) *rul
 			&expr.Byteorder{SourceRegister: reg1, DestRegister: reg1, Op: expr.ByteorderHton, Len: 8, Size: 8},
 			&expr.Cmp{Op: expr.CmpOpLte, Register: reg1, Data: maxPkts[:]})
 	}
+	if q.Stream != inspect.StreamNone {
+		r.exprs = append(r.exprs, streamExprs(q.Stream)...)
+	}
 	// TCP evidence only on a connection that completed its handshake
 	// (conntrack has seen the other side answer: ct state established). A
 	// bare forged segment, with no SYN before it, is never queued.
@@ -213,6 +246,49 @@ func queueRule(b *builder, q QueueRule, fromLAN []expr.Any, queue expr.Any) *rul
 	r.exprs = append(r.exprs,
 		&expr.Fib{Register: reg1, FlagSADDR: true, FlagIIF: true, ResultOIF: true},
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: []byte{0, 0, 0, 0}},
-		&expr.Counter{}, queue)
+		&expr.Counter{})
+	if q.Stream == inspect.StreamMark {
+		r.exprs = append(r.exprs,
+			&expr.Immediate{Register: reg1, Data: StreamLabel()},
+			&expr.Ct{Register: reg1, SourceRegister: true, Key: expr.CtKeyLABELS})
+	}
+	r.exprs = append(r.exprs, queue)
 	return r
+}
+
+// StreamLabelBit is the conntrack label bit (0-127) that marks a
+// connection whose start is queued (see inspect.Streamer). Setting a
+// label bit leaves the others alone; `nft list ruleset` shows it as
+// "ct label 120".
+const StreamLabelBit = 120
+
+// StreamLabel is the 16-byte conntrack label with StreamLabelBit set, as
+// the kernel holds it.
+func StreamLabel() []byte {
+	b := make([]byte, 16)
+	b[StreamLabelBit/8] = 1 << (StreamLabelBit % 8)
+	return b
+}
+
+// streamExprs: the connection was opened by the LAN host (ct direction
+// original) and has carried at most inspect.StreamBytes (both directions,
+// headers included: conntrack's count); for StreamMarked also the label
+// and a payload (loading its first byte fails on a bare ACK).
+func streamExprs(role inspect.StreamRule) []expr.Any {
+	var maxBytes [8]byte
+	binary.BigEndian.PutUint64(maxBytes[:], inspect.StreamBytes)
+	var out []expr.Any
+	if role == inspect.StreamMarked {
+		out = append(out,
+			&expr.Ct{Register: reg1, Key: expr.CtKeyLABELS},
+			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 16, Mask: StreamLabel(), Xor: make([]byte, 16)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: make([]byte, 16)},
+			&expr.Payload{DestRegister: reg1, Base: payloadBaseInner, Offset: 0, Len: 1})
+	}
+	return append(out,
+		&expr.Ct{Register: reg1, Key: expr.CtKeyDIRECTION},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{0}},
+		&expr.Ct{Register: reg1, Key: expr.CtKeyBYTES},
+		&expr.Byteorder{SourceRegister: reg1, DestRegister: reg1, Op: expr.ByteorderHton, Len: 8, Size: 8},
+		&expr.Cmp{Op: expr.CmpOpLte, Register: reg1, Data: maxBytes[:]})
 }

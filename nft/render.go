@@ -202,9 +202,13 @@ func renderExpr(e expr.Any) string {
 	case *expr.Bitwise:
 		return fmt.Sprintf("bitwise reg %d = (reg %d & %s) ^ %s", e.DestRegister, e.SourceRegister, renderBytes(e.Mask), renderBytes(e.Xor))
 	case *expr.Ct:
-		key := map[expr.CtKey]string{expr.CtKeySTATE: "state", expr.CtKeyPKTS: "packets"}[e.Key]
+		key := map[expr.CtKey]string{expr.CtKeySTATE: "state", expr.CtKeyPKTS: "packets", expr.CtKeyBYTES: "bytes",
+			expr.CtKeyDIRECTION: "direction", expr.CtKeyLABELS: "label"}[e.Key]
 		if key == "" {
 			key = fmt.Sprintf("key %d", e.Key)
+		}
+		if e.SourceRegister {
+			return fmt.Sprintf("ct set %s with reg %d", key, e.Register)
 		}
 		return fmt.Sprintf("ct load %s => reg %d", key, e.Register)
 	case *expr.Fib:
@@ -233,6 +237,8 @@ func renderExpr(e expr.Any) string {
 		return fmt.Sprintf("limit rate %s%d/%ds burst %d", over, e.Rate, e.Unit, e.Burst)
 	case *expr.Counter:
 		return "counter"
+	case *expr.Immediate:
+		return fmt.Sprintf("immediate reg %d %s", e.Register, renderBytes(e.Data))
 	case *expr.Verdict:
 		v := map[expr.VerdictKind]string{expr.VerdictReturn: "return", expr.VerdictDrop: "drop", expr.VerdictAccept: "accept"}[e.Kind]
 		switch e.Kind {

@@ -111,8 +111,9 @@ func TestRulesetRuleOrder(t *testing.T) {
 	if got := ids(ChainForward); !slices.Equal(got, wantFwd) {
 		t.Errorf("forward rules %v, want %v", got, wantFwd)
 	}
-	// from_lan holds every detector's forward prefilters, in the
-	// detectors' order; input their probe-answer prefilters.
+	// from_lan holds the stream-start rules, then every detector's forward
+	// prefilters, in the detectors' order; input their probe-answer
+	// prefilters.
 	var wantFromLAN, wantIn []string
 	for _, q := range cfg.Queue {
 		if q.Hook == inspect.HookForward {
@@ -121,7 +122,7 @@ func TestRulesetRuleOrder(t *testing.T) {
 			wantIn = append(wantIn, q.ID())
 		}
 	}
-	if wantFromLAN[0] != ruleFTPing || !slices.Contains(wantIn, ruleFTPong) {
+	if wantFromLAN[0] != "queue-stream-more" || wantFromLAN[1] != "queue-stream-start" || wantFromLAN[2] != ruleFTPing || !slices.Contains(wantIn, ruleFTPong) {
 		t.Fatalf("built-in prefilters %v %v", wantFromLAN, wantIn)
 	}
 	if got, want := ids(ChainFromLAN), wantFromLAN; !slices.Equal(got, want) {

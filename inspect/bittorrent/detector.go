@@ -26,6 +26,9 @@ func New() *Detector { return &Detector{} }
 // Protocol implements inspect.Detector.
 func (*Detector) Protocol() inspect.Protocol { return Protocol }
 
+// StreamStarts implements inspect.Streamer: HTTP tracker requests start with G, the peer-wire handshake with 19 (its protocol name's length).
+func (*Detector) StreamStarts() []byte { return []byte{'G', handshakePrefix[0]} }
+
 // KindName implements inspect.Detector.
 func (*Detector) KindName(k inspect.Kind) string { return KindName(k) }
 

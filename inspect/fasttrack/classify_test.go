@@ -35,6 +35,10 @@ func TestClassifyUDPMessages(t *testing.T) {
 			}{
 				{"ping", inspecttest.Ping(name), fasttrack.KindPing, name, nil},
 				{"ping enc a9", inspecttest.PingEnc(name, 0xa9), fasttrack.KindPing, name, nil},
+				// Bytes after the name's NUL: a peer reads the name and
+				// answers; so is it evidence.
+				{"ping trailing byte", append(inspecttest.Ping(name), 0), fasttrack.KindPing, name, nil},
+				{"ping trailing text", append(inspecttest.Ping(name), "xyz"...), fasttrack.KindPing, name, nil},
 				{"supernode pong", inspecttest.SupernodePong(name), fasttrack.KindSupernodePong, name, func(t *testing.T, ev *fasttrack.Message) {
 					if ev.Load != 40 {
 						t.Errorf("Load = %d, want 40", ev.Load)
@@ -144,6 +148,7 @@ func TestClassifyHTTP(t *testing.T) {
 		{"response 404 http/1.0", bytes.Replace(inspecttest.Response(404), []byte("HTTP/1.1"), []byte("HTTP/1.0"), 1), want{kind: fasttrack.KindHTTPResponse, username: "bob", network: "KaZaA", self: "203.0.113.50:1214", status: 404, userAgentStart: "KazaaClient"}},
 		{"give", inspecttest.Give(4711), want{kind: fasttrack.KindGive, give: "4711"}},
 		{"give bare LF", []byte("GIVE 17\n"), want{kind: fasttrack.KindGive, give: "17"}},
+		{"give then more", []byte("GIVE 1234\r\nGET / HTTP/1.1\r\n"), want{kind: fasttrack.KindGive, give: "1234"}},
 		{"only x-kazaa-xferid", inspecttest.Lines("GET /.hash="+inspecttest.Hash+" HTTP/1.1", "X-Kazaa-XferId: 99"), want{kind: fasttrack.KindHTTPRequest, hash: inspecttest.Hash, path: "/.hash=" + inspecttest.Hash}},
 		{"headers cut, complete ones count", []byte("GET /.hash=" + inspecttest.Hash + " HTTP/1.1\r\nX-Kazaa-Username: alice\r\nX-Kazaa-IP: 192.0.2.1"), want{kind: fasttrack.KindHTTPRequest, username: "alice", hash: inspecttest.Hash, path: "/.hash=" + inspecttest.Hash}},
 		{"bad ip value ignored", inspecttest.Lines("GET /.files HTTP/1.1", "X-Kazaa-IP: 999.1.2.3:1214", "X-Kazaa-SupernodeIP: 198.51.100.20"), want{kind: fasttrack.KindHTTPRequest, path: "/.files"}},

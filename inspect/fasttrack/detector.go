@@ -41,6 +41,9 @@ func New() *Detector { return &Detector{} }
 // Protocol implements inspect.Detector.
 func (*Detector) Protocol() inspect.Protocol { return Protocol }
 
+// StreamStarts implements inspect.Streamer: "GET " requests and "GIVE" pushes start with G.
+func (*Detector) StreamStarts() []byte { return []byte{'G'} }
+
 // KindName implements inspect.Detector.
 func (*Detector) KindName(k inspect.Kind) string { return KindName(k) }
 

@@ -62,16 +62,16 @@ func classifyHTTP(b []byte, ev *Message) bool {
 	return true
 }
 
-// classifyGive accepts "<digits>\r\n" or "<digits>\n" and nothing after.
+// classifyGive accepts "<digits>\r\n" or "<digits>\n"; what follows the
+// line is another message (the peer reads one line), not looked at.
 func classifyGive(b []byte, ev *Message) bool {
-	n := len(b)
-	switch {
-	case n >= 2 && b[n-2] == '\r' && b[n-1] == '\n':
-		n -= 2
-	case n >= 1 && b[n-1] == '\n':
-		n--
-	default:
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 {
 		return false
+	}
+	n := nl
+	if n > 0 && b[n-1] == '\r' {
+		n--
 	}
 	if _, ok := parseUint(b[:n], maxGiveDigits); !ok {
 		return false

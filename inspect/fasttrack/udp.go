@@ -13,8 +13,11 @@ const (
 
 // ClassifyUDP recognises one FastTrack UDP message in a complete UDP payload
 // and fills ev.Kind and the message's fields (not Src/Dst). It rejects near
-// misses: a wrong length for the message type, a NUL anywhere but at the
-// end, non-printable network names, trailing bytes.
+// misses: a wrong length for the message type, non-printable network
+// names, a pong's trailing bytes. A ping is its six fixed bytes and a
+// printable NUL-terminated network name; what follows the NUL is ignored,
+// as a peer reading the name ignores it (a client appending a byte must
+// not slip past).
 func ClassifyUDP(b []byte, ev *Message) bool {
 	if len(b) < idLen {
 		return false
@@ -24,7 +27,7 @@ func ClassifyUDP(b []byte, ev *Message) bool {
 		if len(b) < pingHeader+MinNetworkLen+1 || !encTypeOK(b[1:5]) || b[5] != 0x80 {
 			return false
 		}
-		name, ok := nulTerminated(b[pingHeader:])
+		name, ok := nulFirst(b[pingHeader:])
 		if !ok {
 			return false
 		}
@@ -78,4 +81,15 @@ func nulTerminated(b []byte) ([]byte, bool) {
 	name := b[:len(b)-1]
 	// ValidNetworkName rejects any further NUL (not printable).
 	return name, ValidNetworkName(name)
+}
+
+// nulFirst returns the network name at the start of b, up to its first
+// NUL (which must be there); bytes after the NUL are not looked at.
+func nulFirst(b []byte) ([]byte, bool) {
+	for i, c := range b {
+		if c == 0 {
+			return b[:i], ValidNetworkName(b[:i])
+		}
+	}
+	return nil, false
 }

@@ -130,12 +130,22 @@ func UDPSegment(src, dst netip.AddrPort, payload []byte) []byte {
 	return b
 }
 
+// TCPSeq returns an IPv4 or IPv6 packet carrying one PSH|ACK TCP segment
+// whose payload starts at sequence number seq.
+func TCPSeq(src, dst netip.AddrPort, seq uint32, payload []byte) []byte {
+	return IP(src.Addr(), dst.Addr(), ProtoTCP, tcpSegment(src, dst, FlagPSH|FlagACK, seq, payload))
+}
+
 // TCPSegment returns a 20-byte TCP header with the flags and the payload.
 func TCPSegment(src, dst netip.AddrPort, flags uint8, payload []byte) []byte {
+	return tcpSegment(src, dst, flags, 1000, payload)
+}
+
+func tcpSegment(src, dst netip.AddrPort, flags uint8, seq uint32, payload []byte) []byte {
 	b := make([]byte, 20, 20+len(payload))
 	binary.BigEndian.PutUint16(b[0:], src.Port())
 	binary.BigEndian.PutUint16(b[2:], dst.Port())
-	binary.BigEndian.PutUint32(b[4:], 1000)
+	binary.BigEndian.PutUint32(b[4:], seq)
 	binary.BigEndian.PutUint32(b[8:], 2000)
 	b[12] = 5 << 4
 	b[13] = flags

@@ -111,10 +111,10 @@ func (a *auditor) record(file string, rec int, ci gopacket.CaptureInfo, lt layer
 		a.undecodable++
 		return nil
 	}
-	if !a.detectors.Classify(&a.pkt, &a.ev) {
+	fromLAN := a.settings.IsLAN(a.pkt.Src)
+	if !a.classifier.Classify(ci.Timestamp, &a.pkt, fromLAN, &a.sc, &a.ev) {
 		return nil
 	}
-	fromLAN := a.settings.IsLAN(a.ev.Src.Addr())
 	inspect.Decide(&a.ev, fromLAN, &a.settings, &a.dec)
 	a.event(file, rec, ci, fromLAN)
 	return nil

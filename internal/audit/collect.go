@@ -12,6 +12,7 @@ import (
 
 	"github.com/ftwall/ftwall/inspect"
 	"github.com/ftwall/ftwall/inspect/fasttrack"
+	"github.com/ftwall/ftwall/inspect/stream"
 )
 
 // auditor holds the state of one Run: the reusable inspect values and
@@ -22,6 +23,9 @@ type auditor struct {
 	pkt       inspect.Packet
 	ev        inspect.Evidence
 	dec       inspect.Decision
+	// classifier judges TCP on the reassembled start of its connection.
+	classifier *stream.Classifier
+	sc         stream.Scratch
 
 	files, packets, events        int
 	nonIP, undecodable, truncated int
@@ -51,6 +55,8 @@ type client struct {
 func newAuditor(lan []netip.Prefix, ds inspect.Detectors, jsonOut bool, out *bufio.Writer) *auditor {
 	a := &auditor{
 		detectors: ds,
+		// TCP judged on the reassembled start of each connection, as live.
+		classifier: stream.NewClassifier(ds, stream.New(stream.Config{Window: inspect.StreamWindow})),
 		// The live service's defaults: UDP blocking and time-lock on,
 		// 0x29 pongs. No own addresses and no allowlist offline.
 		settings:    inspect.Settings{LAN: lan, BlockUDP: true, TimeLock: true, PongType: fasttrack.MsgNodePong},

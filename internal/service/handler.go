@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/stream"
 	"github.com/ftwall/ftwall/internal/events"
 	"github.com/ftwall/ftwall/internal/queue"
 	"github.com/ftwall/ftwall/internal/rawsend"
@@ -60,6 +61,8 @@ type reader struct {
 	pkt inspect.Packet
 	ev  inspect.Evidence
 	d   inspect.Decision
+
+	sc stream.Scratch
 }
 
 // handle runs queue → inspect → decision for one packet and returns its
@@ -73,7 +76,8 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		stats.Accepted.Add(1)
 		return queue.Accept
 	}
-	if !st.detectors.Classify(&r.pkt, &r.ev) {
+	fromLAN, known := st.ifs.isLAN(p.InDev)
+	if !st.classifier.Classify(s.now(), &r.pkt, fromLAN && p.Hook == queue.HookForward, &r.sc, &r.ev) {
 		stats.NotEvidence.Add(1)
 		stats.Accepted.Add(1)
 		return queue.Accept
@@ -84,7 +88,6 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 	if s.metrics != nil {
 		s.metrics.Candidate(string(r.ev.Protocol), r.ev.KindName())
 	}
-	fromLAN, known := st.ifs.isLAN(p.InDev)
 	if !known && p.InDev != 0 {
 		// An interface that appeared after start: ask for a rebuild, and
 		// treat the packet as not LAN (only known LAN interfaces are trusted).

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ftwall/ftwall/inspect"
+	"github.com/ftwall/ftwall/inspect/stream"
 	"github.com/ftwall/ftwall/internal/events"
 	"github.com/ftwall/ftwall/internal/metrics"
 	"github.com/ftwall/ftwall/internal/queue"
@@ -39,6 +40,9 @@ type runState struct {
 	ifs       *ifaceView
 	dryRun    bool
 	events    *events.Events
+	// classifier runs the detectors, TCP on the reassembled start of its
+	// connection (the Service's stream table).
+	classifier *stream.Classifier
 }
 
 // Deps are the service's outside world; tests replace them.
@@ -84,6 +88,7 @@ type Service struct {
 	limiter *pongLimiter
 	known   *knownClients
 	holds   *openerHold
+	streams *stream.Table // stream starts, shared by the queue readers
 
 	ifRefresh chan struct{}
 	metrics   *metrics.Metrics // nil = off
@@ -142,6 +147,7 @@ func New(cfg Config, log *slog.Logger, deps Deps) (*Service, error) {
 		limiter:   newPongLimiter(cfg.PongRate, cfg.PongBurst, 65536),
 		known:     newKnownClients(nft.LockSetSize, cfg.Ruleset.TimeLock),
 		holds:     newOpenerHold(),
+		streams:   stream.New(stream.Config{Window: inspect.StreamWindow}),
 		ifRefresh: make(chan struct{}, 1),
 	}
 	st, err := s.buildState(cfg)
@@ -211,6 +217,7 @@ func (s *Service) buildState(cfg Config) (*runState, error) {
 			PongType: cfg.PongType,
 		},
 	}
+	st.classifier = stream.NewClassifier(cfg.Detectors, s.streams)
 	// Settings.LAN holds the LAN interfaces' own prefixes: addresses there
 	// are never peers.
 	lan := make([]netip.Prefix, 0, len(ifs.lanNets))

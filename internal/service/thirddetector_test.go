@@ -84,7 +84,8 @@ func TestThirdDetector(t *testing.T) {
 			rules = append(rules, c.Rule)
 		}
 	}
-	want := []string{"queue-fasttrack-ping", "queue-fasttrack-http", "queue-fasttrack-opener", "queue-echop2p-query", "queue-fasttrack-pong", "queue-echop2p-answer"}
+	// The stream-start rules serve FastTrack, a Streamer.
+	want := []string{"queue-stream-more", "queue-stream-start", "queue-fasttrack-ping", "queue-fasttrack-http", "queue-fasttrack-opener", "queue-echop2p-query", "queue-fasttrack-pong", "queue-echop2p-answer"}
 	if strings.Join(rules, " ") != strings.Join(want, " ") {
 		t.Errorf("queue rules %v, want %v (bittorrent left out, echop2p in)", rules, want)
 	}

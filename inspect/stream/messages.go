@@ -1,0 +1,58 @@
+package stream
+
+// MaxMessages bounds the message starts Messages returns for one stream.
+const MaxMessages = 8
+
+// Messages appends to dst the offsets in b where a message can start: the
+// start of the stream and the byte after every blank line (a request's
+// header end, "\r\n\r\n" or "\n\n"), each past any CR and LF (HTTP allows
+// empty lines before a request), and after a first line that is a
+// FastTrack-style push ("GIVE …\n", whose message is one line). At most
+// MaxMessages; an offset at the end of b is left out.
+func Messages(b []byte, dst []int) []int {
+	at := skipEOL(b, 0)
+	if at < len(b) {
+		dst = append(dst, at)
+	}
+	if line := lineEnd(b, at); line > 0 && hasWord(b[at:], "GIVE ") {
+		if n := skipEOL(b, line); n < len(b) && len(dst) < MaxMessages {
+			dst = append(dst, n)
+		}
+	}
+	for i := at; i+1 < len(b) && len(dst) < MaxMessages; i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		j := i + 1
+		if j < len(b) && b[j] == '\r' {
+			j++
+		}
+		if j < len(b) && b[j] == '\n' {
+			n := skipEOL(b, j+1)
+			if n < len(b) && (len(dst) == 0 || dst[len(dst)-1] != n) {
+				dst = append(dst, n)
+			}
+			i = n - 1
+		}
+	}
+	return dst
+}
+
+func skipEOL(b []byte, i int) int {
+	for i < len(b) && (b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// lineEnd returns the offset after the LF ending the line at i, 0 if none.
+func lineEnd(b []byte, i int) int {
+	for j := i; j < len(b); j++ {
+		if b[j] == '\n' {
+			return j + 1
+		}
+	}
+	return 0
+}
+
+func hasWord(b []byte, w string) bool { return len(b) >= len(w) && string(b[:len(w)]) == w }
