@@ -78,7 +78,7 @@ func newTag() string {
 
 func isRole(s string) bool {
 	switch s {
-	case RoleClient, RoleClient2, RoleRouter, RoleInternet:
+	case RoleClient, RoleClient2, RoleRouter, RoleInternet, RoleLANHost:
 		return true
 	}
 	return false

@@ -34,6 +34,7 @@ type Metrics struct {
 	notSent        *prometheus.CounterVec
 	evidenceLost   prometheus.Counter
 	overBudget     prometheus.Counter
+	forged         *prometheus.CounterVec
 	setFull        *prometheus.CounterVec
 	bypassed       prometheus.Gauge
 	kernelRefresh  prometheus.Counter
@@ -101,6 +102,10 @@ func New(opts ...Option) *Metrics {
 		overBudget: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ftwall_peers_over_budget_total", Help: "Peers not learned because the LAN client that revealed them had spent its --peer-budget.",
 		}),
+		forged: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ftwall_forged_sources_total",
+			Help: "Evidence (peers to block, a client to lock) ignored because its source address failed the MAC check against the kernel's neighbour table, by reason: " + ForgedMACMismatch + " (the frame's source MAC is not the one the table holds for the address) or " + ForgedUnresolved + " (the table holds no address for it; ftwall asked the kernel to resolve it).",
+		}, []string{"reason"}),
 		setFull: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ftwall_set_full_total", Help: "Elements not added because their set was full (--max-peers); the kernel keeps those it holds.",
 		}, []string{"set"}),
@@ -124,9 +129,12 @@ func New(opts ...Option) *Metrics {
 	for _, v := range []string{VerdictAccept, VerdictDrop} {
 		m.verdicts.WithLabelValues(v)
 	}
+	for _, r := range []string{ForgedMACMismatch, ForgedUnresolved} {
+		m.forged.WithLabelValues(r)
+	}
 	m.reg.MustRegister(
 		m.candidates, m.verdicts, m.peersLearned, m.clientsLocked,
-		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.overBudget, m.setFull, m.bypassed, m.kernelRefresh, m.setElements, m.setWrite,
+		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.overBudget, m.forged, m.setFull, m.bypassed, m.kernelRefresh, m.setElements, m.setWrite,
 		m.rules, newQueueCollector(o.queueStats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -200,6 +208,16 @@ func (m *Metrics) NotSent(what string, busy bool) {
 
 // PeerOverBudget counts a peer left out by a client's budget.
 func (m *Metrics) PeerOverBudget() { m.overBudget.Inc() }
+
+// Reasons of ftwall_forged_sources_total.
+const (
+	ForgedMACMismatch = "mac-mismatch"
+	ForgedUnresolved  = "unresolved"
+)
+
+// ForgedSource counts evidence ignored by the source MAC check, by reason
+// (ForgedMACMismatch, ForgedUnresolved).
+func (m *Metrics) ForgedSource(reason string) { m.forged.WithLabelValues(reason).Inc() }
 
 // SetFull counts n elements a full set refused.
 func (m *Metrics) SetFull(set string, n int) { m.setFull.WithLabelValues(set).Add(float64(n)) }

@@ -59,19 +59,21 @@ func TestMetricsMove(t *testing.T) {
 	m := New(QueueStatsFile(filepath.Join("testdata", "nfnetlink_queue")))
 	h := m.Handler()
 	expect(t, scrape(t, h), map[string]float64{
-		`ftwall_verdicts_total{verdict="accept"}`:    0,
-		`ftwall_verdicts_total{verdict="drop"}`:      0,
-		`ftwall_peers_learned_total`:                 0,
-		`ftwall_clients_locked`:                      0,
-		`ftwall_probes_sent_total`:                   0,
-		`ftwall_probes_answered_total`:               0,
-		`ftwall_spoofed_pongs_sent_total`:            0,
-		`ftwall_set_write_duration_seconds_count`:    0,
-		`ftwall_queue_packets_total{queue="0"}`:      421,
-		`ftwall_queue_waiting{queue="0"}`:            3,
-		`ftwall_queue_dropped_total{queue="1"}`:      17,
-		`ftwall_queue_user_dropped_total{queue="1"}`: 2,
-		`ftwall_queue_packets_total{queue="1"}`:      4294967295,
+		`ftwall_verdicts_total{verdict="accept"}`:            0,
+		`ftwall_verdicts_total{verdict="drop"}`:              0,
+		`ftwall_peers_learned_total`:                         0,
+		`ftwall_clients_locked`:                              0,
+		`ftwall_probes_sent_total`:                           0,
+		`ftwall_probes_answered_total`:                       0,
+		`ftwall_spoofed_pongs_sent_total`:                    0,
+		`ftwall_set_write_duration_seconds_count`:            0,
+		`ftwall_forged_sources_total{reason="mac-mismatch"}`: 0,
+		`ftwall_forged_sources_total{reason="unresolved"}`:   0,
+		`ftwall_queue_packets_total{queue="0"}`:              421,
+		`ftwall_queue_waiting{queue="0"}`:                    3,
+		`ftwall_queue_dropped_total{queue="1"}`:              17,
+		`ftwall_queue_user_dropped_total{queue="1"}`:         2,
+		`ftwall_queue_packets_total{queue="1"}`:              4294967295,
 	})
 
 	for range 3 {
@@ -88,6 +90,9 @@ func TestMetricsMove(t *testing.T) {
 	m.ProbeSent()
 	m.ProbeAnswered()
 	m.SpoofedPongSent()
+	m.ForgedSource(ForgedMACMismatch)
+	m.ForgedSource(ForgedUnresolved)
+	m.ForgedSource(ForgedUnresolved)
 	m.SetSetSize("peers4", 1000)
 	m.SetSetSize("clients6", 2)
 	m.ObserveSetWrite(70 * time.Microsecond)
@@ -105,6 +110,8 @@ func TestMetricsMove(t *testing.T) {
 		`ftwall_probes_sent_total`:                                          2,
 		`ftwall_probes_answered_total`:                                      1,
 		`ftwall_spoofed_pongs_sent_total`:                                   1,
+		`ftwall_forged_sources_total{reason="mac-mismatch"}`:                1,
+		`ftwall_forged_sources_total{reason="unresolved"}`:                  2,
 		`ftwall_set_elements{set="peers4"}`:                                 1000,
 		`ftwall_set_elements{set="clients6"}`:                               2,
 		`ftwall_set_write_duration_seconds_count`:                           2,

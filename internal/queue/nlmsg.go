@@ -21,6 +21,7 @@ const (
 	nfqaPacketHdr   = 1      // NFQA_PACKET_HDR
 	nfqaIfindexIn   = 5      // NFQA_IFINDEX_INDEV
 	nfqaIfindexOut  = 6      // NFQA_IFINDEX_OUTDEV
+	nfqaHwAddr      = 9      // NFQA_HWADDR
 	nfqaPayload     = 10     // NFQA_PAYLOAD
 	nlaTypeMask     = 0x3fff // without NLA_F_NESTED / NLA_F_NET_BYTEORDER
 	nfqaCfgCmd      = 1
@@ -114,12 +115,30 @@ func parsePacket(data []byte, p *Packet) bool {
 			if len(v) >= 4 {
 				p.OutDev = binary.BigEndian.Uint32(v)
 			}
+		case nfqaHwAddr:
+			parseHwAddr(v, p)
 		case nfqaPayload:
 			p.Payload = v
 		}
 		b = b[min(align4(l), len(b)):]
 	}
 	return hasID
+}
+
+// parseHwAddr takes the source link-layer address from an NFQA_HWADDR
+// value (struct nfqnl_msg_packet_hw: be16 hw_addrlen, u16 pad, u8
+// hw_addr[8]). A length of 0 or above 8, or a short value, leaves p.HwLen 0
+// (no address known).
+func parseHwAddr(v []byte, p *Packet) {
+	if len(v) < 4+len(p.HwAddr) {
+		return
+	}
+	n := int(binary.BigEndian.Uint16(v))
+	if n == 0 || n > len(p.HwAddr) {
+		return
+	}
+	copy(p.HwAddr[:], v[4:4+n])
+	p.HwLen = uint8(n)
 }
 
 // appendAttr appends a netlink attribute.

@@ -19,6 +19,7 @@ const (
 	kNFQA_TIMESTAMP      = 4
 	kNFQA_IFINDEX_INDEV  = 5
 	kNFQA_IFINDEX_OUTDEV = 6
+	kNFQA_HWADDR         = 9
 	kNFQA_PAYLOAD        = 10
 )
 
@@ -102,6 +103,59 @@ func TestParsePacket(t *testing.T) {
 	}
 }
 
+// hwAttr is an NFQA_HWADDR attribute as the kernel builds it (struct
+// nfqnl_msg_packet_hw: be16 hw_addrlen, u16 pad, u8 hw_addr[8]).
+func hwAttr(n uint16, addr ...byte) []byte {
+	v := binary.BigEndian.AppendUint16(nil, n)
+	v = append(v, 0, 0)
+	var a [8]byte
+	copy(a[:], addr)
+	return appendAttr(nil, kNFQA_HWADDR, append(v, a[:]...))
+}
+
+func TestParseHwAddr(t *testing.T) {
+	mac := []byte{0x02, 0x11, 0x22, 0x33, 0x44, 0x55}
+	for _, c := range []struct {
+		name string
+		attr []byte
+		want []byte
+	}{
+		{"ethernet", hwAttr(6, mac...), mac},
+		{"eight bytes", hwAttr(8, 1, 2, 3, 4, 5, 6, 7, 8), []byte{1, 2, 3, 4, 5, 6, 7, 8}},
+		{"length 0", hwAttr(0, mac...), nil},
+		{"length above 8", hwAttr(9, mac...), nil},
+		{"short value", appendAttr(nil, kNFQA_HWADDR, []byte{0, 6, 0, 0, 2, 0x11}), nil},
+		{"absent", nil, nil},
+	} {
+		var extra [][]byte
+		if c.attr != nil {
+			extra = append(extra, c.attr)
+		}
+		var p Packet
+		err := eachMessage(packetMessage(1, 2, 5, 0, []byte{0x45}, extra...), func(m message) bool {
+			if !parsePacket(m.data, &p) {
+				t.Errorf("%s: no packet header found", c.name)
+			}
+			return true
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := p.HwAddr[:p.HwLen]; !bytes.Equal(got, c.want) {
+			t.Errorf("%s: hardware address %x (length %d), want %x", c.name, got, p.HwLen, c.want)
+		}
+		if p.InDev != 5 || !bytes.Equal(p.Payload, []byte{0x45}) {
+			t.Errorf("%s: the attributes after NFQA_HWADDR were lost: %+v", c.name, p)
+		}
+	}
+	// Parsing allocates nothing.
+	msg := packetMessage(1, 2, 5, 0, []byte{0x45}, hwAttr(6, mac...))[nlmsgHeaderLen:]
+	var p Packet
+	if n := testing.AllocsPerRun(100, func() { parsePacket(msg, &p) }); n != 0 {
+		t.Errorf("parsePacket allocates %v times", n)
+	}
+}
+
 func TestAckErr(t *testing.T) {
 	var got []error
 	var seqs []uint32
@@ -175,6 +229,8 @@ func TestBindMessages(t *testing.T) {
 
 func FuzzParseDatagram(f *testing.F) {
 	f.Add(packetMessage(1, 2, 3, 4, []byte{0x45, 0, 0, 20}))
+	f.Add(packetMessage(1, 2, 3, 0, []byte{0x45}, hwAttr(6, 2, 0x11, 0x22, 0x33, 0x44, 0x55)))
+	f.Add(packetMessage(1, 2, 3, 0, nil, hwAttr(0xffff)))
 	f.Add(append(ackMessage(1, unix.EPERM), packetMessage(2, 1, 1, 0, nil)...))
 	b, _ := bindMessages(1, 0, 4096, 3, 4096)
 	f.Add(b)
@@ -188,6 +244,9 @@ func FuzzParseDatagram(f *testing.F) {
 			var p Packet
 			if parsePacket(m.data, &p) && len(p.Payload) > len(m.data) {
 				t.Fatalf("payload of %d bytes from %d", len(p.Payload), len(m.data))
+			}
+			if p.HwLen > uint8(len(p.HwAddr)) {
+				t.Fatalf("hardware address length %d", p.HwLen)
 			}
 			return true
 		})

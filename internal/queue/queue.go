@@ -41,10 +41,17 @@ const (
 // Packet is one queued packet. Payload starts at the IP header and is only
 // valid during the handler call.
 type Packet struct {
-	ID      uint32
-	Hook    uint8
-	InDev   uint32 // input interface index (0 = none, e.g. locally generated)
-	OutDev  uint32
+	ID     uint32
+	Hook   uint8
+	InDev  uint32 // input interface index (0 = none, e.g. locally generated)
+	OutDev uint32
+	// HwAddr[:HwLen] is the source link-layer address of the frame the
+	// packet arrived in (NFQA_HWADDR: an Ethernet MAC on Ethernet-like
+	// interfaces); HwLen is 0 when the kernel gave none (locally generated
+	// packets, interfaces without link-layer header such as tun, ppp or
+	// WireGuard).
+	HwAddr  [8]byte
+	HwLen   uint8
 	Payload []byte
 }
 

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"net"
 	"net/netip"
 	"time"
 )
@@ -9,13 +10,41 @@ import (
 // of size burst refilled at rate per second. A client past its budget
 // teaches ftwall nothing more until the bucket refills, so one host cannot
 // make ftwall block the whole Internet for everyone. It belongs to the
-// control goroutine. The table is bounded: past maxBudgets clients it
-// starts afresh (every client gets a full bucket again), which a LAN host
-// spoofing that many sources could exploit; source validation (issue 13)
-// is the defence against spoofing.
+// control goroutine. A client is its source MAC when the evidence came
+// with one (one host with many IPv6 addresses, SLAAC privacy addresses in
+// one /64, has one budget), else its address. The table is bounded: past
+// maxBudgets clients it starts afresh (every client gets a full bucket
+// again), which a LAN host spoofing that many sources could exploit; the
+// source MAC check (neigh.go) is the defence against spoofing.
 type peerBudgets struct {
 	burst, rate float64
-	clients     map[netip.Addr]*budget
+	clients     map[budgetKey]*budget
+}
+
+// budgetKey names a client: by MAC (hwLen > 0, addr invalid) or address.
+type budgetKey struct {
+	addr  netip.Addr
+	hw    [8]byte
+	hwLen uint8
+}
+
+// budgetKeyOf is the budget key of an item of evidence: its source MAC
+// when it came with one from a LAN interface, else its source address.
+func budgetKeyOf(st *runState, l *learned) budgetKey {
+	if l.hwLen > 0 {
+		if lan, _ := st.ifs.isLAN(l.inDev); lan {
+			return budgetKey{hw: l.hw, hwLen: l.hwLen}
+		}
+	}
+	return budgetKey{addr: l.src}
+}
+
+// String is the key for log lines: the MAC or the address.
+func (k budgetKey) String() string {
+	if k.hwLen > 0 {
+		return net.HardwareAddr(k.hw[:k.hwLen]).String()
+	}
+	return k.addr.String()
 }
 
 type budget struct {
@@ -27,13 +56,13 @@ type budget struct {
 const maxBudgets = 1 << 16
 
 func newPeerBudgets(burst, rate int) *peerBudgets {
-	return &peerBudgets{burst: float64(burst), rate: float64(rate), clients: map[netip.Addr]*budget{}}
+	return &peerBudgets{burst: float64(burst), rate: float64(rate), clients: map[budgetKey]*budget{}}
 }
 
 // allow takes one new peer from client's budget; false when it is spent.
-// Without a budget (burst < 0) or without a client address it allows all.
-func (b *peerBudgets) allow(client netip.Addr, now time.Time) bool {
-	if b.burst < 0 || !client.IsValid() {
+// Without a budget (burst < 0) or without a client it allows all.
+func (b *peerBudgets) allow(client budgetKey, now time.Time) bool {
+	if b.burst < 0 || (!client.addr.IsValid() && client.hwLen == 0) {
 		return true
 	}
 	c := b.clients[client]
@@ -59,7 +88,7 @@ func (b *peerBudgets) allow(client netip.Addr, now time.Time) bool {
 
 // firstExcess reports whether this is the first refusal since the client
 // last had budget, and marks it.
-func (b *peerBudgets) firstExcess(client netip.Addr) bool {
+func (b *peerBudgets) firstExcess(client budgetKey) bool {
 	c := b.clients[client]
 	if c == nil || c.warned {
 		return false
@@ -70,13 +99,16 @@ func (b *peerBudgets) firstExcess(client netip.Addr) bool {
 
 // overBudget counts a peer left out because client's budget was spent and
 // warns once per excess.
-func (c *control) overBudget(st *runState, client netip.Addr) {
+func (c *control) overBudget(st *runState, client netip.Addr, key budgetKey) {
 	c.peersOverBudget++
 	if c.s.metrics != nil {
 		c.s.metrics.PeerOverBudget()
 	}
-	if c.budgets.firstExcess(client) {
-		c.s.log.Warn("client over its peer budget: learning nothing more from it until the budget refills",
-			"client", client, "budget", int(c.budgets.burst), "per_second", int(c.budgets.rate))
+	if c.budgets.firstExcess(key) {
+		attrs := []any{"client", client, "budget", int(c.budgets.burst), "per_second", int(c.budgets.rate)}
+		if key.hwLen > 0 {
+			attrs = append(attrs, "mac", key.String())
+		}
+		c.s.log.Warn("client over its peer budget: learning nothing more from it until the budget refills", attrs...)
 	}
 }

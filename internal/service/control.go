@@ -31,6 +31,7 @@ type control struct {
 	store   *store.Store
 	cdir    *clientdir.Dir
 	tcp     *tcpProbe
+	macs    *macCheck // source MAC check against the neighbour table
 
 	// scratch, reused between batches
 	batch    []learned
@@ -68,6 +69,7 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 		locks:   newRefreshCache(1 << 16),
 		add:     make(map[string][]nft.Element, 4),
 		tcp:     newTCPProbe(s.deps.DialProbe),
+		macs:    newMACCheck(s.log, s.deps.Neighbours),
 	}
 	if cfg.Store != "" {
 		st, err := store.Open(cfg.Store, cfg.Ruleset.PeerTimeout)
@@ -220,9 +222,13 @@ func (c *control) apply(ctx context.Context) {
 	lockEvery := refreshEvery(cfg.Ruleset.TimeLock)
 	for i := range c.batch {
 		l := &c.batch[i]
+		if !c.sourceValid(st, l) {
+			continue // forged or unresolved source: no peer, no lock
+		}
+		key := budgetKeyOf(st, l)
 		for _, p := range l.peers[:l.npeers] {
-			if !c.peers.known(p.Addr) && !c.budgets.allow(l.src, l.at) {
-				c.overBudget(st, l.src)
+			if !c.peers.known(p.Addr) && !c.budgets.allow(key, l.at) {
+				c.overBudget(st, l.src, key)
 				continue
 			}
 			c.learnPeer(st, p, l.at, peerEvery)
@@ -589,7 +595,10 @@ func (c *control) drain(ctx context.Context) {
 }
 
 // shutdown writes the storefile one last time.
-func (c *control) shutdown(ctx context.Context) { c.saveStore() }
+func (c *control) shutdown(ctx context.Context) {
+	c.saveStore()
+	c.macs.close()
+}
 
 // orUnknownProtocol names the protocol of a lock restored without one.
 func orUnknownProtocol(p string) string {

@@ -30,6 +30,8 @@ type learned struct {
 	tagLen   uint8
 	reason   string
 	inDev    uint32
+	hw       [8]byte // source MAC of the frame (queue.Packet.HwAddr)
+	hwLen    uint8   // 0: none known (no MAC check)
 }
 
 // sender sends one UDP datagram with any source address (rawsend.Sender).
@@ -124,7 +126,7 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 	s.logCandidate(st, &r.ev, d, verdict, fromLAN)
 
 	if !st.dryRun && (d.NPeers > 0 || d.Lock.Valid) {
-		l := learned{at: s.now(), src: r.ev.Src.Addr().Unmap(), peers: d.Peers, npeers: d.NPeers, inDev: p.InDev}
+		l := learned{at: s.now(), src: r.ev.Src.Addr().Unmap(), peers: d.Peers, npeers: d.NPeers, inDev: p.InDev, hw: p.HwAddr, hwLen: p.HwLen}
 		if d.Lock.Valid {
 			l.lock = true
 			l.client = d.Lock.Addr

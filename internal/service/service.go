@@ -58,6 +58,13 @@ type Deps struct {
 	// DialProbe makes a TCP time-lock probe's connect from src to the
 	// client; nil = a real TCP connect.
 	DialProbe func(ctx context.Context, src netip.Addr, dst netip.AddrPort) error
+	// Neighbours opens the neighbour table the source MAC check reads (on
+	// first use, in the control goroutine); nil = rtnetlink in ftwall's
+	// network namespace.
+	Neighbours func() (neighbourTable, error)
+	// WatchInterfaces subscribes to address and link events; nil =
+	// rtnetlink in ftwall's network namespace.
+	WatchInterfaces func() (ifaceWatcher, error)
 	// ProtectFiles are where resolvers and default gateways are read (they
 	// are never blocked); nil = /etc/resolv.conf, /proc/net/route and
 	// /proc/net/ipv6_route; empty paths read nothing.
@@ -304,6 +311,10 @@ func (s *Service) Run(ctx context.Context) error {
 			return fmt.Errorf("queue %d: %w", cfg.Ruleset.QueueNum+uint16(i), err)
 		}
 	}
+	// Own addresses follow the kernel's address and link events.
+	stopWatch := s.watchInterfaces(ctx)
+	defer stopWatch()
+
 	// Only now are candidates inspected: say so (tests and the demo wait for it).
 	s.log.Info("inspecting", "queues", fmt.Sprintf("%d..%d", cfg.Ruleset.QueueNum, cfg.Ruleset.QueueNum+cfg.Ruleset.Queues-1),
 		"lan", cfg.Ruleset.LAN, "timelock", cfg.Ruleset.TimeLock, "peer_timeout", cfg.Ruleset.PeerTimeout)
@@ -339,7 +350,8 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("stopped", "candidates", s.totalCandidates(), "dropped", s.stats.Dropped.Load(),
 		"pongs", s.stats.PongsSent.Load(), "pongs_withheld", s.stats.PongsLimited.Load(), "peers_learned", ctl.peersLearned, "probes_sent", ctl.probesSent,
-		"set_write_errors", ctl.writeErrors, "evidence_lost", s.stats.LearnDropped.Load(), "peers_over_budget", ctl.peersOverBudget, "set_full_drops", ctl.setFullDrops)
+		"set_write_errors", ctl.writeErrors, "evidence_lost", s.stats.LearnDropped.Load(), "peers_over_budget", ctl.peersOverBudget, "set_full_drops", ctl.setFullDrops,
+		"forged_mac_mismatch", ctl.macs.mismatches, "forged_unresolved", ctl.macs.unresolved)
 	return runErr
 }
 
