@@ -44,6 +44,13 @@ func matchL4Proto(proto byte) []expr.Any {
 
 // matchAddrInSet matches the source or destination address against a named
 // set (ip saddr @set); the family match must precede it.
+// matchAddrNotInSet is matchAddrInSet inverted (ip saddr != @set).
+func matchAddrNotInSet(v6, source bool, set *nftables.Set) []expr.Any {
+	e := matchAddrInSet(v6, source, set)
+	e[1].(*expr.Lookup).Invert = true
+	return e
+}
+
 func matchAddrInSet(v6, source bool, set *nftables.Set) []expr.Any {
 	off, n := uint32(16), uint32(4) // IPv4 daddr
 	switch {

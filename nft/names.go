@@ -98,16 +98,8 @@ const ChainEnforcePriority = 0
 // Rule identifiers: the first word of each rule's comment, and the key of its
 // counter in Status.Counters.
 const (
-	RuleAllowSrc4  = "allow-src4"
-	RuleAllowDst4  = "allow-dst4"
-	RuleAllowSrc6  = "allow-src6"
-	RuleAllowDst6  = "allow-dst6"
 	RuleFromLAN    = "from-lan"
 	RuleEnforceLAN = "enforce-lan"
-	RuleKeepSrc4   = "keep-allow-src4"
-	RuleKeepDst4   = "keep-allow-dst4"
-	RuleKeepSrc6   = "keep-allow-src6"
-	RuleKeepDst6   = "keep-allow-dst6"
 	RulePeerReset4 = "peer-reset4"
 	RulePeerReset6 = "peer-reset6"
 	RulePeerSeen4  = "peer-lock-seen4"

@@ -107,7 +107,7 @@ func TestRulesetRuleOrder(t *testing.T) {
 	}
 	// The forward chain inspects: allowlist, then every packet from a LAN
 	// interface goes on in from_lan, which only queues candidates.
-	wantFwd := []string{RuleAllowSrc4, RuleAllowDst4, RuleAllowSrc6, RuleAllowDst6, RuleFromLAN}
+	wantFwd := []string{RuleFromLAN}
 	if got := ids(ChainForward); !slices.Equal(got, wantFwd) {
 		t.Errorf("forward rules %v, want %v", got, wantFwd)
 	}
@@ -130,9 +130,9 @@ func TestRulesetRuleOrder(t *testing.T) {
 	}
 	// The enforce chain, a base chain of its own after forward (an accept
 	// there, by the inspector or by queue bypass, does not skip it):
-	// allowlist again, LAN packets to enforce_lan, the rest meets the drops
-	// from blocked peers.
-	wantEnf := []string{RuleKeepSrc4, RuleKeepDst4, RuleKeepSrc6, RuleKeepDst6, RuleEnforceLAN, RuleFromPeers4, RuleFromPeers6}
+	// LAN packets to enforce_lan, the rest meets the drops from blocked
+	// peers.
+	wantEnf := []string{RuleEnforceLAN, RuleFromPeers4, RuleFromPeers6}
 	if got := ids(ChainEnforce); !slices.Equal(got, wantEnf) {
 		t.Errorf("enforce rules %v, want %v", got, wantEnf)
 	}
@@ -155,19 +155,45 @@ func TestRulesetRuleOrder(t *testing.T) {
 		t.Errorf("lock_refuse6 rules %v, want %v", got, want)
 	}
 	in := ids(ChainInput)
-	goTo := rs.chain(ChainForward).rules[4].exprs
+	goTo := rs.chain(ChainForward).rules[0].exprs
 	if v, ok := goTo[len(goTo)-1].(*expr.Verdict); !ok || v.Kind != expr.VerdictGoto || v.Chain != ChainFromLAN {
 		t.Errorf("the from-lan rule ends with %#v, want goto %s", goTo[len(goTo)-1], ChainFromLAN)
 	}
-	// Without allowlisted prefixes of a family, that family's allow rules
-	// are left out (every forwarded packet walks this chain).
+	// The allowlist is checked by the rules that act, after their own set
+	// matched (no lookup per forwarded packet), and only for a family
+	// with allowlisted prefixes.
 	rs4, err2 := buildRuleset(Config{LAN: []string{"lan0"}, PeerTimeout: time.Hour, TimeLock: time.Minute, Queues: 1,
 		Allow: []netip.Prefix{netip.MustParsePrefix("192.0.2.10/32")}}, BackendCompat)
 	if err2 != nil {
 		t.Fatal(err2)
 	}
-	if first := rs4.chain(ChainForward).rules; first[0].id != RuleAllowSrc4 || first[1].id != RuleAllowDst4 || first[2].id != RuleFromLAN {
-		t.Errorf("IPv4-only allowlist: rules start %s %s %s", first[0].id, first[1].id, first[2].id)
+	allowLookups := func(rs *ruleset, chain, id string) (n int) {
+		for _, r := range rs.chain(chain).rules {
+			if r.id != id {
+				continue
+			}
+			for _, e := range r.exprs {
+				if l, ok := e.(*expr.Lookup); ok && l.Invert && (l.SetName == SetAllow4 || l.SetName == SetAllow6) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	for _, c := range []struct {
+		chain, id string
+		want      int
+	}{
+		{ChainEnforceLAN, RuleLock4, 2}, {ChainEnforceLAN, RuleLock6, 0},
+		{ChainEnforceLAN, RuleToPeers4, 2}, {ChainEnforceLAN, RuleToPeers6, 0},
+		{ChainEnforce, RuleFromPeers4, 2}, {ChainEnforce, RuleFromPeers6, 0},
+	} {
+		if got := allowLookups(rs4, c.chain, c.id); got != c.want {
+			t.Errorf("IPv4-only allowlist: %s has %d allowlist checks, want %d", c.id, got, c.want)
+		}
+	}
+	if got := allowLookups(rs, ChainEnforce, RuleFromPeers6); got != 2 {
+		t.Errorf("%s has %d allowlist checks, want 2", RuleFromPeers6, got)
 	}
 	if !slices.Equal(in, wantIn) {
 		t.Errorf("input rules %v", in)

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -33,14 +36,48 @@ type p2Key struct {
 	flood  string
 	queues int
 	ftwall bool
+	allow  int // prefixes in ftwall's allowlist (0: none)
 }
+
+// p2AllowPrefixes is the size of the allowlist of the allowlist runs.
+const p2AllowPrefixes = 40_000
 
 func (k p2Key) label() string {
 	who := "bare verdict loop"
 	if k.ftwall {
 		who = "ftwall run"
 	}
+	if k.allow > 0 {
+		who += fmt.Sprintf(" with a %s-prefix allowlist", thousands(k.allow))
+	}
 	return k.labelNoWho() + ", " + who
+}
+
+// thousands writes n with commas.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// allowlistConfig writes a YAML configuration with n allowlist prefixes
+// that are neither adjacent (so none merge) nor near the flood's peers or
+// the lab: IPv4 /32s at every other address of 100.64.0.0/10 and IPv6 /64s
+// at every other /64 of 2001:db8:a000::/36, half each.
+func allowlistConfig(dir string, n int) (string, error) {
+	var b strings.Builder
+	b.WriteString("# P2: ftwall run with a large allowlist\nallow:\n")
+	for i := range n / 2 {
+		a := 100<<24 | 64<<16 | uint32(2*i)
+		fmt.Fprintf(&b, "  - %d.%d.%d.%d/32\n", a>>24, a>>16&0xff, a>>8&0xff, a&0xff)
+	}
+	for i := range n - n/2 {
+		fmt.Fprintf(&b, "  - 2001:db8:a%03x:%x::/64\n", (2*i)>>16, (2*i)&0xffff)
+	}
+	path := filepath.Join(dir, "p2-allowlist.yaml")
+	return path, os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func (k p2Key) labelNoWho() string {
@@ -68,9 +105,14 @@ func (r *runner) p2(ctx context.Context) *Section {
 	for _, flood := range p2Floods {
 		for _, q := range []int{1, 2} {
 			for _, fw := range []bool{true, false} {
-				keys = append(keys, p2Key{flood, q, fw})
+				keys = append(keys, p2Key{flood: flood, queues: q, ftwall: fw})
 			}
 		}
+	}
+	// The allowlist's cost: the ping and GET floods, one queue, with a
+	// 40,000-prefix allowlist (issue 13: at least 0.9 of the rate without).
+	for _, flood := range []string{floodPing, floodHTTP} {
+		keys = append(keys, p2Key{flood: flood, queues: 1, ftwall: true, allow: p2AllowPrefixes})
 	}
 	for run := range r.o.Runs {
 		peak := math.NaN()
@@ -95,9 +137,15 @@ func (r *runner) p2(ctx context.Context) *Section {
 		s.figure("verdicts/s, "+k.label(), UnitPPS, clean(rates[k]))
 	}
 	for _, k := range keys {
-		if k.ftwall {
-			bare := p2Key{k.flood, k.queues, false}
+		if k.ftwall && k.allow == 0 {
+			bare := p2Key{flood: k.flood, queues: k.queues}
 			s.figure("ratio ftwall / bare verdict loop, "+k.labelNoWho(), UnitRatio, Ratios(rates[k], rates[bare]))
+		}
+	}
+	for _, k := range keys {
+		if k.allow > 0 {
+			none := p2Key{flood: k.flood, queues: k.queues, ftwall: true}
+			s.figure(fmt.Sprintf("ratio %s-prefix allowlist / none, %s", thousands(k.allow), k.labelNoWho()), UnitRatio, Ratios(rates[k], rates[none]))
 		}
 	}
 	for _, k := range keys {
@@ -120,7 +168,20 @@ func (r *runner) p2Once(ctx context.Context, s *Section, k p2Key) (rate, offered
 	}()
 	var p *Proc
 	if k.ftwall {
-		if p, _, err = r.startFtwall(ctx, s, k.queues); err != nil {
+		var extra []string
+		if k.allow > 0 {
+			dir, err := os.MkdirTemp("", "ftwbench-p2-")
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			defer os.RemoveAll(dir)
+			path, err := allowlistConfig(dir, k.allow)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			extra = append(extra, "--config", path)
+		}
+		if p, _, err = r.startFtwall(ctx, s, k.queues, extra...); err != nil {
 			return 0, 0, 0, err
 		}
 	} else {

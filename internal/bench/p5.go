@@ -54,16 +54,21 @@ func checks(rep *Report) []Check {
 		Check{Name: "P1 TCP throughput ratio, ftwall / no table", Unit: UnitRatio, Values: fig("P1", "TCP ratio ftwall / no table"), AtLeast: true, Limit: 0.98},
 		Check{Name: "P1 64-byte UDP pps ratio, ftwall / no table", Unit: UnitRatio, Values: fig("P1", "UDP pps ratio ftwall / no table"), AtLeast: true, Limit: 0.98},
 	)
+	for _, flood := range []string{floodPing, floodHTTP} {
+		k := p2Key{flood: flood, queues: 1}
+		label := fmt.Sprintf("ratio %s-prefix allowlist / none, %s", thousands(p2AllowPrefixes), k.labelNoWho())
+		c = append(c, Check{Name: "P2 " + label, Unit: UnitRatio, Values: fig("P2", label), AtLeast: true, Limit: 0.9})
+	}
 	for _, flood := range p2Floods {
 		for _, q := range []int{1, 2} {
-			k := p2Key{flood, q, false}
+			k := p2Key{flood: flood, queues: q}
 			c = append(c, Check{Name: "P2 ratio ftwall / bare verdict loop, " + k.labelNoWho(), Unit: UnitRatio,
 				Values: fig("P2", "ratio ftwall / bare verdict loop, "+k.labelNoWho()), AtLeast: true, Limit: 0.9})
 		}
 	}
 	for _, flood := range p2Floods {
 		for _, q := range []int{1, 2} {
-			k := p2Key{flood, q, true}
+			k := p2Key{flood: flood, queues: q, ftwall: true}
 			c = append(c, Check{Name: "P2 verdicts/s, " + k.label(), Unit: UnitPPS,
 				Values: fig("P2", "verdicts/s, "+k.label()), AtLeast: true, Limit: 100e3})
 		}

@@ -34,7 +34,7 @@ func TestReportMarkdown(t *testing.T) {
 		"| P3 detection latency p99, BitTorrent DHT query | ≤ 1.00 ms | no successful run | **not measured** |",
 		"| P2 ratio ftwall / bare verdict loop, DHT flood, 2 queues | ≥ 0.900 | no successful run | **not measured** |",
 		"| P2 verdicts/s, uTP flood, 1 queue, ftwall run | ≥ 100.0k pkt/s | no successful run | **not measured** |",
-		"1 of 26 targets met. Not met: P1 64-byte UDP pps ratio",
+		"1 of 28 targets met. Not met: P1 64-byte UDP pps ratio",
 		"## P1 forwarding cost\n\nHow it was measured.\n",
 		"| TCP ratio ftwall / no table | 0.985 | 0.970 – 0.990 | 3 |",
 		"run 2: iperf3 failed",
@@ -64,11 +64,13 @@ func TestChecksReadTheirFigures(t *testing.T) {
 	p2 := &Section{ID: "P2"}
 	for _, flood := range p2Floods {
 		for _, q := range []int{1, 2} {
-			k := p2Key{flood, q, true}
+			k := p2Key{flood: flood, queues: q, ftwall: true}
 			p2.figure("verdicts/s, "+k.label(), UnitPPS, Series{150e3})
 			p2.figure("ratio ftwall / bare verdict loop, "+k.labelNoWho(), UnitRatio, Series{0.95})
 		}
 	}
+	p2.figure("ratio 40,000-prefix allowlist / none, ping flood, 1 queue", UnitRatio, Series{0.93})
+	p2.figure("ratio 40,000-prefix allowlist / none, GET flood, 1 queue", UnitRatio, Series{0.85})
 	p3 := &Section{ID: "P3"}
 	p3.figure("p99 "+p3FastTrack.name+" → next packet dropped", UnitSeconds, Series{0.5e-3})
 	p3.figure("p99 "+p3BitTorrent.name+" → next packet dropped", UnitSeconds, Series{2e-3})
@@ -78,32 +80,34 @@ func TestChecksReadTheirFigures(t *testing.T) {
 		got[c.Name] = c.Verdict()
 	}
 	for name, want := range map[string]string{
-		"P2 ratio ftwall / bare verdict loop, DHT flood, 1 queue":  "met",
-		"P2 ratio ftwall / bare verdict loop, DHT flood, 2 queues": "met",
-		"P2 ratio ftwall / bare verdict loop, uTP flood, 1 queue":  "met",
-		"P2 ratio ftwall / bare verdict loop, uTP flood, 2 queues": "met",
-		"P2 verdicts/s, DHT flood, 1 queue, ftwall run":            "met",
-		"P2 verdicts/s, DHT flood, 2 queues, ftwall run":           "met",
-		"P2 verdicts/s, uTP flood, 1 queue, ftwall run":            "met",
-		"P2 verdicts/s, uTP flood, 2 queues, ftwall run":           "met",
-		"P2 verdicts/s, ping flood, 1 queue, ftwall run":           "met",
-		"P2 ratio ftwall / bare verdict loop, GET flood, 2 queues": "met",
-		"P3 detection latency p99":                                 "met",
-		"P3 detection latency p99, BitTorrent DHT query":           "NOT met",
-		"P1 TCP throughput ratio, ftwall / no table":               "not measured",
+		"P2 ratio ftwall / bare verdict loop, DHT flood, 1 queue":      "met",
+		"P2 ratio ftwall / bare verdict loop, DHT flood, 2 queues":     "met",
+		"P2 ratio ftwall / bare verdict loop, uTP flood, 1 queue":      "met",
+		"P2 ratio ftwall / bare verdict loop, uTP flood, 2 queues":     "met",
+		"P2 verdicts/s, DHT flood, 1 queue, ftwall run":                "met",
+		"P2 verdicts/s, DHT flood, 2 queues, ftwall run":               "met",
+		"P2 verdicts/s, uTP flood, 1 queue, ftwall run":                "met",
+		"P2 verdicts/s, uTP flood, 2 queues, ftwall run":               "met",
+		"P2 verdicts/s, ping flood, 1 queue, ftwall run":               "met",
+		"P2 ratio ftwall / bare verdict loop, GET flood, 2 queues":     "met",
+		"P3 detection latency p99":                                     "met",
+		"P2 ratio 40,000-prefix allowlist / none, ping flood, 1 queue": "met",
+		"P2 ratio 40,000-prefix allowlist / none, GET flood, 1 queue":  "NOT met",
+		"P3 detection latency p99, BitTorrent DHT query":               "NOT met",
+		"P1 TCP throughput ratio, ftwall / no table":                   "not measured",
 	} {
 		if got[name] != want {
 			t.Errorf("target %q: %q; want %q", name, got[name], want)
 		}
 	}
-	if len(got) != 26 {
-		t.Errorf("%d targets; want 26", len(got))
+	if len(got) != 28 {
+		t.Errorf("%d targets; want 28", len(got))
 	}
 	// A partial run judges only its sections' targets.
 	rep.Only = []string{"P2", "P3"}
 	cs := checks(rep)
-	if len(cs) != 18 {
-		t.Errorf("--only P2,P3: %d targets; want the 16 of P2 and the 2 of P3", len(cs))
+	if len(cs) != 20 {
+		t.Errorf("--only P2,P3: %d targets; want the 18 of P2 and the 2 of P3", len(cs))
 	}
 	for _, c := range cs {
 		if !strings.HasPrefix(c.Name, "P2 ") && !strings.HasPrefix(c.Name, "P3 ") {
@@ -111,7 +115,7 @@ func TestChecksReadTheirFigures(t *testing.T) {
 		}
 	}
 	rep.Checks = cs
-	if md := string(rep.Markdown()); !strings.Contains(md, "**Partial run** (`--only P2,P3`)") || !strings.Contains(md, "17 of 18 targets met.") {
+	if md := string(rep.Markdown()); !strings.Contains(md, "**Partial run** (`--only P2,P3`)") || !strings.Contains(md, "18 of 20 targets met.") {
 		t.Errorf("partial report:\n%s", md)
 	}
 }

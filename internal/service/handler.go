@@ -115,7 +115,8 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		// would only make the kernel send an ICMP error back to the client.
 		verdict = inspect.Drop
 	}
-	if r.ev.Weak && fromLAN && !d.Lock.Valid && s.holds.hold(r.ev.Src, r.ev.Dst, s.now()) {
+	if r.ev.Weak && fromLAN && !d.Lock.Valid && !st.settings.Allowed(r.ev.Src.Addr().Unmap()) &&
+		!st.settings.Allowed(r.ev.Dst.Addr().Unmap()) && s.holds.hold(r.ev.Src, r.ev.Dst, s.now()) {
 		// A client not known yet: its TCP retransmits the opener.
 		stats.OpenersHeld.Add(1)
 		verdict = inspect.Drop
