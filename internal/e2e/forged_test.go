@@ -194,6 +194,15 @@ func TestForgedSourceOnOwnSubnet(t *testing.T) {
 // ftwall_forged_sources_total{reason="unresolved"} counts them.
 func TestForgedSourceUnresolved(t *testing.T) {
 	l := lab.NewT(t)
+	// The client has talked to the router under its own addresses, so the
+	// router's table holds them (the control below needs that: a source
+	// the table has never resolved is "unresolved" until it is; see
+	// README, Threat model).
+	for _, a := range []netip.Addr{l.RouterLAN4, l.RouterLAN6} {
+		if err := l.Client.Ping(t.Context(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
 	k := kernel(t, l)
 	const metrics = "127.0.0.1:9717"
 	startRun(t, l, "--metrics-listen", metrics)

@@ -29,12 +29,11 @@ type budgetKey struct {
 }
 
 // budgetKeyOf is the budget key of an item of evidence: its source MAC
-// when it came with one from a LAN interface, else its source address.
+// when the MAC check applies to it (it then agreed with the neighbour
+// table), else its source address.
 func budgetKeyOf(st *runState, l *learned) budgetKey {
-	if l.hwLen > 0 {
-		if lan, _ := st.ifs.isLAN(l.inDev); lan {
-			return budgetKey{hw: l.hw, hwLen: l.hwLen}
-		}
+	if macCheckable(st, l) {
+		return budgetKey{hw: l.hw, hwLen: l.hwLen}
 	}
 	return budgetKey{addr: l.src}
 }

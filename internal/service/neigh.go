@@ -28,9 +28,11 @@ import (
 //     address (an ARP request or neighbour solicitation), so the real
 //     owner's next packet can be checked.
 //
-// Packets without a MAC (tun, ppp, WireGuard: no link-layer header) and
-// interfaces that resolve nothing (NUD_NOARP) skip the check; the
-// reverse-path check still holds for them. The lookups run in the control
+// Packets without a MAC (tun, ppp, WireGuard: no link-layer header),
+// interfaces that resolve nothing (NUD_NOARP) and sources outside the LAN
+// interfaces' prefixes (hosts behind a downstream router, whose frames
+// carry that router's MAC) skip the check; the reverse-path check still
+// holds for them. The lookups run in the control
 // goroutine, never on the packet path, and their answers are cached.
 
 // neighbourTable is the seam for tests; rtnl.Neighbours in production.
@@ -218,13 +220,29 @@ func (m *macCheck) mismatchWarning(now time.Time, l *learned) {
 	m.log.Warn("forged source address: the frame's MAC is not the one the neighbour table holds; learning nothing from it", attrs...)
 }
 
-// sourceValid applies the MAC check to one item of evidence: true when it
-// may be used. Items without a MAC, or not from a LAN interface, pass.
-func (c *control) sourceValid(st *runState, l *learned) bool {
+// macCheckable reports whether l's source can be checked against the
+// neighbour table: it came with a MAC from a LAN interface, and its address
+// is on a LAN prefix (a host behind a downstream router reaches ftwall
+// with that router's MAC, and the table holds no entry for its address).
+func macCheckable(st *runState, l *learned) bool {
 	if l.hwLen == 0 || !l.src.IsValid() {
-		return true
+		return false
 	}
 	if lan, _ := st.ifs.isLAN(l.inDev); !lan {
+		return false
+	}
+	for _, p := range st.ifs.lanNets {
+		if p.Masked().Contains(l.src) {
+			return true
+		}
+	}
+	return false
+}
+
+// sourceValid applies the MAC check to one item of evidence: true when it
+// may be used. Items that cannot be checked (macCheckable) pass.
+func (c *control) sourceValid(st *runState, l *learned) bool {
+	if !macCheckable(st, l) {
 		return true
 	}
 	m := c.macs

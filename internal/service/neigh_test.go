@@ -205,6 +205,20 @@ func TestNoMACNoCheck(t *testing.T) {
 	}
 }
 
+// TestOffLinkSourceNotChecked: a source outside the LAN prefixes (a host
+// behind a downstream router on the LAN, arriving with that router's MAC)
+// is not checked: no lookup, its evidence is used.
+func TestOffLinkSourceNotChecked(t *testing.T) {
+	nb := newFakeNeighbours()
+	h := startNeigh(t, baseConfig(), nb, nil, nil)
+	behind := netip.MustParseAddrPort("10.9.0.5:3456")
+	h.q.sendFrom(t, attackerMAC, inspecttest.UDP(behind, peer, inspecttest.Ping("KaZaA")))
+	eventually(t, "peer learned", func() bool { return has(t, h.fw, nft.SetPeers4, peer.Addr()) })
+	if l, r := nb.counts(behind.Addr()); l != 0 || r != 0 {
+		t.Errorf("%d lookups, %d resolves for an off-link source", l, r)
+	}
+}
+
 // TestMACCheckCache: answers are cached (one lookup for many packets); a
 // disagreement is asked again at most once a second; a MAC that changed
 // in the table is taken after that; entries expire after neighTTL;
