@@ -30,6 +30,9 @@ type Scratch struct {
 	stream, alt []byte
 	offs        []int
 	msg         inspect.Packet
+	// Refused is set by Classify when the segment would start a
+	// connection its host has no room for (MaxPerHost): drop it.
+	Refused bool
 }
 
 // Classifier runs detectors over decoded packets, TCP on the reassembled
@@ -61,16 +64,21 @@ func (c *Classifier) Classify(now time.Time, p *inspect.Packet, fromLAN bool, sc
 	if p.Proto != inspect.ProtoTCP || !p.Transport || p.FragOffset != 0 || len(p.Payload) == 0 {
 		return c.ds.Classify(p, ev)
 	}
+	sc.Refused = false
 	if fromLAN && c.on {
 		k := Key{Src: p.SrcAddrPort(), Dst: p.DstAddrPort()}
 		res := c.table.Add(now, k, p.Seq, p.Payload, c.starts[p.Payload[0]], sc.stream[:0], sc.alt[:0])
 		sc.stream, sc.alt = res.Stream, res.Alt
-		if res.Status == Start || res.Status == More {
+		switch res.Status {
+		case Refused:
+			sc.Refused = true
+			return false
+		case Start, More:
 			found := Judge(c.ds, p, res.Stream, res.Status == More, &sc.msg, &sc.offs, ev)
 			if !found && res.Alt != nil {
 				found = Judge(c.ds, p, res.Alt, true, &sc.msg, &sc.offs, ev)
 			}
-			if found {
+			if found || (res.Alt == nil && Complete(res.Stream, c.table.cfg.Window)) {
 				c.table.Done(now, k)
 			}
 			return found

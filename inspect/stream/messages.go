@@ -56,3 +56,28 @@ func lineEnd(b []byte, i int) int {
 }
 
 func hasWord(b []byte, w string) bool { return len(b) >= len(w) && string(b[:len(w)]) == w }
+
+// Complete reports whether the stream ends where a message ends, so that
+// nothing in it waits for more bytes: after a blank line (an HTTP
+// message's header end), after the line of a push ("GIVE …\n") that is
+// the stream's last message, or with the window full.
+func Complete(b []byte, window int) bool {
+	n := len(b)
+	switch {
+	case n >= window:
+		return true
+	case n >= 2 && b[n-1] == '\n' && b[n-2] == '\n', n >= 3 && b[n-1] == '\n' && b[n-2] == '\r' && b[n-3] == '\n':
+		return true
+	case n >= 1 && b[n-1] == '\n':
+		// The last line: a push line alone is a whole message.
+		start := 0
+		for i := n - 2; i >= 0; i-- {
+			if b[i] == '\n' {
+				start = i + 1
+				break
+			}
+		}
+		return hasWord(b[start:], "GIVE ")
+	}
+	return false
+}

@@ -33,15 +33,24 @@ const (
 	// Out: the segment lies outside the connection's window (before its
 	// start, or past Window bytes): judge it alone.
 	Out
-	// Judged: the connection was judged (Done): nothing more to look for.
-	Judged
+	// Refused: the segment would start a connection, but its host
+	// already has MaxPerHost connections waiting to be judged: the caller
+	// drops it (the host's TCP retransmits it later).
+	Refused
 )
+
+// MaxPerHost bounds the connections of one LAN host (an IPv4 address, an
+// IPv6 /64) whose start waits to be judged: a host cannot fill the table
+// to push another's connections out, nor its own to slip a split request
+// past.
+const MaxPerHost = 64
 
 // Config bounds a Table.
 type Config struct {
-	Window   int           // payload bytes kept per connection (0 = 4096)
-	MaxFlows int           // connections tracked at once (0 = 4096)
-	Idle     time.Duration // a connection unseen this long is forgotten (0 = 30 s)
+	Window     int           // payload bytes kept per connection (0 = 4096)
+	MaxFlows   int           // connections tracked at once (0 = 4096)
+	MaxPerHost int           // of one host (0 = MaxPerHost)
+	Idle       time.Duration // a connection unseen this long is forgotten (0 = 30 s)
 }
 
 // maxPending bounds the out-of-order segments held per connection.
@@ -53,6 +62,8 @@ type Table struct {
 
 	mu    sync.Mutex
 	flows map[Key]*flow
+	// perHost counts the connections of each host (hostKey).
+	perHost map[netip.Addr]int
 	// order is the connections in the order they started: the oldest is
 	// forgotten first when the table is full. Entries of connections
 	// gone since (idle) are skipped, and compacted away.
@@ -71,6 +82,7 @@ type Stats struct {
 	Tracked   int    // connections held now
 	Started   uint64 // connections started
 	Evicted   uint64 // forgotten while not idle because the table was full
+	Refused   uint64 // starts refused: the host had MaxPerHost waiting
 	Conflicts uint64 // retransmissions that changed bytes already seen
 	Dropped   uint64 // out-of-order segments not held (limits)
 }
@@ -80,7 +92,6 @@ type flow struct {
 	data    []byte // contiguous payload from base
 	pending []segment
 	last    time.Time
-	judged  bool
 	gen     uint64
 }
 
@@ -100,7 +111,10 @@ func New(cfg Config) *Table {
 	if cfg.Idle <= 0 {
 		cfg.Idle = 30 * time.Second
 	}
-	return &Table{cfg: cfg, flows: make(map[Key]*flow)}
+	if cfg.MaxPerHost <= 0 {
+		cfg.MaxPerHost = MaxPerHost
+	}
+	return &Table{cfg: cfg, flows: make(map[Key]*flow), perHost: make(map[netip.Addr]int)}
 }
 
 // Result is what Add returns.
@@ -132,14 +146,15 @@ func (t *Table) Add(now time.Time, k Key, seq uint32, payload []byte, canStart b
 		if !canStart || len(payload) == 0 {
 			return Result{Status: Out}
 		}
+		if t.perHost[hostKey(k.Src.Addr())] >= t.cfg.MaxPerHost {
+			t.stats.Refused++
+			return Result{Status: Refused}
+		}
 		f = t.start(now, k, seq)
 		f.data = append(f.data, payload[:min(len(payload), t.cfg.Window)]...)
 		return Result{Status: Start, Stream: append(buf, f.data...)}
 	}
 	f.last = now
-	if f.judged {
-		return Result{Status: Judged}
-	}
 	off := seq - f.base
 	if off >= uint32(t.cfg.Window) {
 		// Before the start (wrapped) or past the window.
@@ -165,12 +180,14 @@ func (t *Table) Add(now time.Time, k Key, seq uint32, payload []byte, canStart b
 	return r
 }
 
-// Done marks a connection judged: its later segments return Judged.
+// Done forgets a connection: its start was judged (evidence, or a
+// complete message that was none). A later segment that starts a message
+// starts it again (a request pipelined later on a kept-alive connection).
 func (t *Table) Done(now time.Time, k Key) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if f := t.flows[k]; f != nil {
-		f.judged, f.data, f.pending = true, nil, nil
+	if _, ok := t.flows[k]; ok {
+		t.remove(k)
 	}
 }
 
@@ -190,6 +207,7 @@ func (t *Table) start(now time.Time, k Key, seq uint32) *flow {
 	t.gen++
 	f := &flow{base: seq, last: now, gen: t.gen}
 	t.flows[k] = f
+	t.perHost[hostKey(k.Src.Addr())]++
 	t.stats.Started++
 	t.order = append(t.order, entry{k: k, gen: t.gen})
 	if len(t.order) > 2*t.cfg.MaxFlows {
@@ -204,8 +222,7 @@ func (t *Table) start(now time.Time, k Key, seq uint32) *flow {
 	return f
 }
 
-// evict forgets the oldest connection (counted when it was not idle or
-// judged yet).
+// evict forgets the oldest connection (counted when it was not idle).
 func (t *Table) evict(now time.Time) {
 	for len(t.order) > 0 {
 		e := t.order[0]
@@ -214,15 +231,32 @@ func (t *Table) evict(now time.Time) {
 		if !ok || f.gen != e.gen {
 			continue
 		}
-		if now.Sub(f.last) <= t.cfg.Idle && !f.judged {
+		if now.Sub(f.last) <= t.cfg.Idle {
 			t.stats.Evicted++
 		}
-		delete(t.flows, e.k)
+		t.remove(e.k)
 		return
 	}
 }
 
-func (t *Table) remove(k Key) { delete(t.flows, k) }
+func (t *Table) remove(k Key) {
+	delete(t.flows, k)
+	h := hostKey(k.Src.Addr())
+	if t.perHost[h]--; t.perHost[h] <= 0 {
+		delete(t.perHost, h)
+	}
+}
+
+// hostKey is the host a quota applies to: the IPv4 address, or the IPv6
+// /64 (one host can hold any number of addresses in its /64).
+func hostKey(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
+	}
+	return a
+}
 
 // hold keeps an out-of-order segment until the gap before it is filled.
 func (t *Table) hold(f *flow, off uint32, payload []byte) {

@@ -90,18 +90,94 @@ func TestNoStartWithoutCanStart(t *testing.T) {
 	}
 }
 
-func TestJudgedAndIdle(t *testing.T) {
+func TestDoneAndIdle(t *testing.T) {
 	tb := New(Config{Idle: time.Second})
 	add(t, tb, k1, 1, "GET")
 	tb.Done(t0, k1)
-	if r := add(t, tb, k1, 4, " /"); r.Status != Judged {
+	if st := tb.Stats(); st.Tracked != 0 {
+		t.Fatalf("after Done: %d tracked", st.Tracked)
+	}
+	// Forgotten: a segment that cannot start a message is judged alone,
+	// one that can starts again (a later pipelined request).
+	if r := tb.Add(t0, k1, 4, []byte("T /"), false, nil, nil); r.Status != Out {
 		t.Fatalf("after Done: %v", r.Status)
+	}
+	if r := add(t, tb, k1, 4, "GET /"); r.Status != Start {
+		t.Fatalf("a new message after Done: %v", r.Status)
 	}
 	// Idle: the connection is forgotten and a new segment starts again.
 	r := tb.Add(t0.Add(2*time.Second), k1, 100, []byte("GET /"), true, nil, nil)
 	if r.Status != Start {
 		t.Fatalf("after idle: %v", r.Status)
 	}
+}
+
+// One host cannot hold more than MaxPerHost connections waiting: its next
+// start is refused (not tracked, not evicting anyone); an IPv6 host counts
+// per /64, whatever its addresses.
+func TestPerHostQuota(t *testing.T) {
+	tb := New(Config{MaxPerHost: 3})
+	other := Key{Src: netip.MustParseAddrPort("10.0.1.3:40000"), Dst: k1.Dst}
+	add(t, tb, other, 1, "G")
+	for i := range 5 {
+		k := Key{Src: netip.AddrPortFrom(k1.Src.Addr(), uint16(1000+i)), Dst: k1.Dst}
+		want := Start
+		if i >= 3 {
+			want = Refused
+		}
+		if r := add(t, tb, k, 1, "G"); r.Status != want {
+			t.Fatalf("connection %d: %v, want %v", i, r.Status, want)
+		}
+	}
+	if st := tb.Stats(); st.Refused != 2 || st.Tracked != 4 || st.Evicted != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	// Done frees a place.
+	tb.Done(t0, Key{Src: netip.AddrPortFrom(k1.Src.Addr(), 1000), Dst: k1.Dst})
+	if r := add(t, tb, Key{Src: netip.AddrPortFrom(k1.Src.Addr(), 2000), Dst: k1.Dst}, 1, "G"); r.Status != Start {
+		t.Fatalf("after Done: %v", r.Status)
+	}
+	// IPv6: addresses of one /64 share the quota, another /64 does not.
+	for i := range 4 {
+		k := Key{Src: netip.AddrPortFrom(netip.MustParseAddr(fmt.Sprintf("2001:db8:1:2::%x", i+1)), 40000), Dst: k1.Dst}
+		want := Start
+		if i == 3 {
+			want = Refused
+		}
+		if r := add(t, tb, k, 1, "G"); r.Status != want {
+			t.Fatalf("IPv6 address %d of one /64: %v, want %v", i, r.Status, want)
+		}
+	}
+	if r := add(t, tb, Key{Src: netip.MustParseAddrPort("[2001:db8:1:3::1]:40000"), Dst: k1.Dst}, 1, "G"); r.Status != Start {
+		t.Fatalf("another /64: %v", r.Status)
+	}
+}
+
+func TestComplete(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", true},
+		{"GET / HTTP/1.1\n\n", true},
+		{"GET / HTTP/1.1\r\nHost: a\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /x", false},
+		{"GIVE 12\r\n", true},
+		{"GIVE 12", false},
+		{"\x13BitTorrent protocol", false},
+		{"0123456789", true}, // the window (10) is full
+	} {
+		if got := Complete([]byte(c.in), 10+len(c.in)*boolInt(c.in != "0123456789")); got != c.want {
+			t.Errorf("Complete(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func TestFullTableForgetsTheOldest(t *testing.T) {

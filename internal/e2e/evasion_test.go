@@ -70,7 +70,13 @@ func (r *recorder) received(from net.Addr) []byte {
 // separate segments (no Nagle, a pause between them), then waits a moment.
 func sendSplit(t *testing.T, l *lab.Lab, dst netip.AddrPort, parts ...[]byte) net.Addr {
 	t.Helper()
-	conn, err := l.Client.DialTCP(t.Context(), "tcp", dst.String())
+	return sendSplitFrom(t, l.Client, dst, parts...)
+}
+
+// sendSplitFrom is sendSplit from the namespace ns.
+func sendSplitFrom(t *testing.T, ns *lab.NS, dst netip.AddrPort, parts ...[]byte) net.Addr {
+	t.Helper()
+	conn, err := ns.DialTCP(t.Context(), "tcp", dst.String())
 	if err != nil {
 		t.Fatalf("connect to %v: %v", dst, err)
 	}
@@ -140,7 +146,7 @@ func TestStreamEvasionsJudged(t *testing.T) {
 				peer := ap(peers[i], c.port)
 				rec := startRecorder(t, l.Internet, peer)
 				from := sendSplit(t, l, peer, c.parts...)
-				if !poll(2*time.Second, func() bool { return setHas(t, k, set, peer.Addr()) }) {
+				if !waitUntil(2*time.Second, func() bool { return setHas(t, k, set, peer.Addr()) }) {
 					t.Errorf("%s: peer %v not learned", c.name, peer)
 				} else {
 					learned++
@@ -205,14 +211,33 @@ func TestStreamStartsOrdinaryTraffic(t *testing.T) {
 	}
 }
 
-// poll reports whether cond held within d.
-func poll(d time.Duration, cond func() bool) bool {
-	for end := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-		if time.Now().After(end) {
-			return false
-		}
+// TestStreamQuotaPerHost (issue 13): a LAN host that keeps 64 connection
+// starts waiting (each sent "G" and nothing more) cannot slip a split
+// request past: its further starts are dropped (its TCP retransmits them)
+// and counted; another host's split request is judged as usual.
+func TestStreamQuotaPerHost(t *testing.T) {
+	l := lab.NewT(t)
+	k := kernel(t, l)
+	const metrics = "127.0.0.1:9717"
+	startRun(t, l, "--timelock", "0", "--metrics-listen", metrics)
+	rec := startRecorder(t, l.Internet, ap(l.Peers4[20], 80))
+	for range 64 {
+		sendSplit(t, l, rec.l.Addr().(*net.TCPAddr).AddrPort(), []byte("G"))
 	}
+	get := inspecttest.GetHash()
+	from := sendSplit(t, l, ap(l.Peers4[20], 80), get[:5], get[5:])
+	refused := `ftwall_streams_refused_total`
+	if !waitUntil(3*time.Second, func() bool { return metricValue(t, l, metrics, refused) >= 1 }) {
+		t.Errorf("%s = %v, want at least 1", refused, metricValue(t, l, metrics, refused))
+	}
+	time.Sleep(500 * time.Millisecond)
+	if got := rec.received(from); bytes.Contains(got, get) {
+		t.Errorf("the 65th connection's split request reached the peer whole")
+	}
+	// Another host is not held back by the first one's quota.
+	peer := ap(l.Peers4[21], 80)
+	startRecorder(t, l.Internet, peer)
+	sendSplitFrom(t, l.Client2, peer, get[:5], get[5:])
+	waitFor(t, 3*time.Second, "the other host's split request learned", func() bool { return setHas(t, k, nft.SetPeers4, peer.Addr()) })
+	t.Logf("%s = %v", refused, metricValue(t, l, metrics, refused))
 }

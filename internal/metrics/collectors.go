@@ -92,3 +92,41 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.userDropped, prometheus.CounterValue, float64(s.UserDropped), q)
 	}
 }
+
+// StreamStats are the stream-start reassembly table's figures
+// (inspect/stream.Stats).
+type StreamStats struct {
+	Tracked                     int
+	Evicted, Refused, Rewritten uint64
+}
+
+// streamCollector reads the reassembly table at every scrape.
+type streamCollector struct {
+	read                                 func() StreamStats
+	tracked, evicted, refused, rewritten *prometheus.Desc
+}
+
+func newStreamCollector(read func() StreamStats) *streamCollector {
+	return &streamCollector{
+		read:      read,
+		tracked:   prometheus.NewDesc("ftwall_streams_tracked", "LAN TCP connections whose start waits for more segments to be judged (at most 4,096).", nil, nil),
+		evicted:   prometheus.NewDesc("ftwall_streams_evicted_total", "Connections forgotten before their start was judged because the reassembly table was full (the oldest goes first).", nil, nil),
+		refused:   prometheus.NewDesc("ftwall_streams_refused_total", "Connection starts dropped because their LAN host (an IPv4 address, an IPv6 /64) already had 64 starts waiting to be judged; its TCP retransmits them.", nil, nil),
+		rewritten: prometheus.NewDesc("ftwall_stream_rewrites_total", "Retransmitted segments that changed bytes already seen at a connection's start (both versions are judged).", nil, nil),
+	}
+}
+
+func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.tracked
+	ch <- c.evicted
+	ch <- c.refused
+	ch <- c.rewritten
+}
+
+func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.read()
+	ch <- prometheus.MustNewConstMetric(c.tracked, prometheus.GaugeValue, float64(s.Tracked))
+	ch <- prometheus.MustNewConstMetric(c.evicted, prometheus.CounterValue, float64(s.Evicted))
+	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(s.Refused))
+	ch <- prometheus.MustNewConstMetric(c.rewritten, prometheus.CounterValue, float64(s.Rewritten))
+}

@@ -47,9 +47,14 @@ type Metrics struct {
 type Option func(*options)
 
 type options struct {
-	queueStats string
-	log        *slog.Logger
+	queueStats  string
+	log         *slog.Logger
+	streamStats func() StreamStats
 }
+
+// Streams exposes the stream reassembly table's figures, read at every
+// scrape (default: all zero).
+func Streams(read func() StreamStats) Option { return func(o *options) { o.streamStats = read } }
 
 // QueueStatsFile reads the kernel queue statistics from path instead of
 // DefaultQueueStatsFile (for example /proc/PID/net/netfilter/nfnetlink_queue
@@ -61,7 +66,7 @@ func Logger(log *slog.Logger) Option { return func(o *options) { o.log = log } }
 
 // New creates the collectors and registers them on a new private registry.
 func New(opts ...Option) *Metrics {
-	o := options{queueStats: DefaultQueueStatsFile}
+	o := options{queueStats: DefaultQueueStatsFile, streamStats: func() StreamStats { return StreamStats{} }}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -135,7 +140,7 @@ func New(opts ...Option) *Metrics {
 	m.reg.MustRegister(
 		m.candidates, m.verdicts, m.peersLearned, m.clientsLocked,
 		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.overBudget, m.forged, m.setFull, m.bypassed, m.kernelRefresh, m.setElements, m.setWrite,
-		m.rules, newQueueCollector(o.queueStats),
+		m.rules, newQueueCollector(o.queueStats), newStreamCollector(o.streamStats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -191,3 +191,15 @@ func TestDefaultQueueStatsFile(t *testing.T) {
 	}
 	t.Logf("%d queues on this host", len(st))
 }
+
+func TestStreamStatsScraped(t *testing.T) {
+	m := New(QueueStatsFile(filepath.Join(t.TempDir(), "none")), Streams(func() StreamStats {
+		return StreamStats{Tracked: 7, Evicted: 3, Refused: 5, Rewritten: 2}
+	}))
+	got := scrape(t, m.Handler())
+	for name, want := range map[string]float64{"ftwall_streams_tracked": 7, "ftwall_streams_evicted_total": 3, "ftwall_streams_refused_total": 5, "ftwall_stream_rewrites_total": 2} {
+		if got[name] != want {
+			t.Errorf("%s = %v, want %v", name, got[name], want)
+		}
+	}
+}

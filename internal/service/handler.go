@@ -81,6 +81,13 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 	fromLAN, known := st.ifs.isLAN(p.InDev)
 	if !st.classifier.Classify(s.now(), &r.pkt, fromLAN && p.Hook == queue.HookForward, &r.sc, &r.ev) {
 		stats.NotEvidence.Add(1)
+		if r.sc.Refused && !st.dryRun {
+			// The host has stream.MaxPerHost connection starts waiting to
+			// be judged: this one cannot be followed, so it does not pass
+			// (its TCP retransmits it; only that host waits).
+			stats.Dropped.Add(1)
+			return queue.Drop
+		}
 		stats.Accepted.Add(1)
 		return queue.Accept
 	}

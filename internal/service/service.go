@@ -268,7 +268,10 @@ func (s *Service) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("--metrics-listen: %w", err)
 		}
-		s.metrics = metrics.New(metrics.Logger(s.log))
+		s.metrics = metrics.New(metrics.Logger(s.log), metrics.Streams(func() metrics.StreamStats {
+			st := s.streams.Stats()
+			return metrics.StreamStats{Tracked: st.Tracked, Evicted: st.Evicted, Refused: st.Refused, Rewritten: st.Conflicts}
+		}))
 		go func() {
 			if err := metrics.ServeListener(ctx, ln, s.metrics.Handler(), s.log); err != nil {
 				s.log.Error("metrics listener stopped", "err", err)
