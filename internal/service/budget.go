@@ -47,8 +47,7 @@ func (k budgetKey) String() string {
 }
 
 type budget struct {
-	tokens float64
-	last   time.Time
+	bucket
 	warned bool // over budget, warning logged
 }
 
@@ -69,16 +68,12 @@ func (b *peerBudgets) allow(client budgetKey, now time.Time) bool {
 		if len(b.clients) >= maxBudgets {
 			clear(b.clients)
 		}
-		c = &budget{tokens: b.burst, last: now}
+		c = &budget{}
 		b.clients[client] = c
-	} else if d := now.Sub(c.last).Seconds(); d > 0 {
-		c.tokens = min(b.burst, c.tokens+d*b.rate)
-		c.last = now
 	}
-	if c.tokens < 1 {
+	if !c.take(now, b.rate, b.burst) {
 		return false
 	}
-	c.tokens--
 	if c.warned && c.tokens >= b.burst/2 {
 		c.warned = false // refilled: a new excess is warned about again
 	}

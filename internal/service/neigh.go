@@ -269,20 +269,8 @@ func (c *control) sourceValid(st *runState, l *learned) bool {
 
 // tokenBucket is a small rate limit owned by one goroutine.
 type tokenBucket struct {
-	rate, burst, tokens float64
-	last                time.Time
+	rate, burst float64
+	b           bucket
 }
 
-func (b *tokenBucket) take(now time.Time) bool {
-	if b.last.IsZero() {
-		b.tokens = b.burst
-	} else if d := now.Sub(b.last).Seconds(); d > 0 {
-		b.tokens = min(b.burst, b.tokens+d*b.rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
+func (t *tokenBucket) take(now time.Time) bool { return t.b.take(now, t.rate, t.burst) }

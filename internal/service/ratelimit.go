@@ -18,9 +18,27 @@ type pongLimiter struct {
 	buckets map[netip.Addr]*bucket
 }
 
+// bucket is one token bucket's state; its owner keeps the rate (tokens
+// per second) and the burst (the most it holds), and the locking.
 type bucket struct {
 	tokens float64
 	last   time.Time
+}
+
+// take refills b for the time since its last use (a new bucket starts
+// full) and takes one token; false when there is none.
+func (b *bucket) take(now time.Time, rate, burst float64) bool {
+	if b.last.IsZero() {
+		b.tokens = burst
+	} else if d := now.Sub(b.last).Seconds(); d > 0 {
+		b.tokens = min(burst, b.tokens+d*rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 func newPongLimiter(perSecond, burst, maxClients int) *pongLimiter {
@@ -35,18 +53,10 @@ func (l *pongLimiter) allow(client netip.Addr, now time.Time) bool {
 		if len(l.buckets) >= l.max {
 			clear(l.buckets)
 		}
-		b = &bucket{tokens: l.burst, last: now}
+		b = &bucket{}
 		l.buckets[client] = b
 	}
-	if el := now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = min(l.burst, b.tokens+el*l.rate)
-		b.last = now
-	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return b.take(now, l.rate, l.burst)
 }
 
 // refreshCache remembers when an element was last written to the kernel so
