@@ -10,9 +10,10 @@ import (
 func (r *runner) p5() *Section {
 	s := &Section{ID: "P5", Title: "memory"}
 	s.Method = []string{
-		"Peak resident set size (VmHWM of /proc/PID/status) of the `ftwall run` process, read just before it is stopped: in P2 the largest of its configurations in a run (after the floods), in P4 after loading the storefile, `ftwall status` and the forwarding test.",
+		"Peak resident set size (VmHWM of /proc/PID/status) of the `ftwall run` process, read just before it is stopped: in P2 the largest of its configurations in a run (after the floods), the runs with the 40,000-prefix allowlist apart (no target), in P4 after loading the storefile, `ftwall status` and the forwarding test.",
 	}
 	s.figure("peak RSS of ftwall run during P2", UnitBytes, r.p2Peaks)
+	s.figure(fmt.Sprintf("peak RSS of ftwall run during P2 with a %s-prefix allowlist", thousands(p2AllowPrefixes)), UnitBytes, r.p2AllowPeaks)
 	s.figure(fmt.Sprintf("peak RSS of ftwall run during P4 (%d peers)", r.sz.p4Peers), UnitBytes, r.p4Peaks)
 	return s
 }

@@ -26,6 +26,7 @@ type runner struct {
 	tmp    string
 
 	p2Peaks, p4Peaks Series // peak RSS of ftwall run per run (P5)
+	p2AllowPeaks     Series // the same in P2's allowlist runs
 	p3p99            Series
 }
 
