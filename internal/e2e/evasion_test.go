@@ -209,6 +209,26 @@ func TestStreamStartsOrdinaryTraffic(t *testing.T) {
 	if setHas(t, k, nft.SetLocked4, l.ClientIP4) {
 		t.Error("ordinary connections locked the client")
 	}
+
+	// The kernel queues a marked connection only while it has carried at
+	// most 8 KiB (conntrack's byte count): of an upload in 14 segments of
+	// 1,448 bytes, the first few are queued, not all.
+	more := nft.QueueRuleID(nft.StreamProtocol, "more")
+	before := counter(t, k, more).Packets
+	chunk := bytes.Repeat([]byte{'y'}, 1448)
+	parts := [][]byte{append([]byte("G"), chunk[1:]...)}
+	for range 13 {
+		parts = append(parts, chunk)
+	}
+	peer := ap(l.Peers4[10], 80)
+	rec := startRecorder(t, l.Internet, peer)
+	from := sendSplit(t, l, peer, parts...)
+	waitFor(t, 3*time.Second, "the upload arrived", func() bool { return len(rec.received(from)) == 14*1448 })
+	got := counter(t, k, more).Packets - before
+	t.Logf("upload of 14 segments: %d queued by %s", got, more)
+	if got == 0 || got > 6 {
+		t.Errorf("%s queued %d of the upload's 13 later segments; want 1 to 6 (the first 8 KiB)", more, got)
+	}
 }
 
 // TestStreamQuotaPerHost (issue 13): a LAN host that keeps 64 connection
