@@ -192,7 +192,7 @@ func runOptions() []option {
 		option{name: optLogLevel, kind: kindString, def: "info", usage: "lowest log `LEVEL`: debug, info, warn or error"},
 		option{name: optSyslog, kind: kindBool, usage: "log to syslog instead of standard error"},
 		option{name: optSummaryInterval, kind: kindDuration, defD: defaultSummaryInterval, usage: "summarise the kernel counters in the log every `DURATION` (0 = never)"},
-		option{name: optMetricsListen, kind: kindString, usage: "serve Prometheus metrics on `ADDR` (host:port, e.g. 127.0.0.1:9117; empty = off)"},
+		option{name: optMetricsListen, kind: kindString, usage: "serve Prometheus metrics on `ADDR` (host:port, e.g. 127.0.0.1:9714; empty = off)"},
 		option{name: optOwn, kind: kindList, usage: "extra own `ADDR`ess of the firewall, never blocked as a peer (the interfaces' addresses are always included); repeat or separate with commas"},
 		option{name: optProbeSource, kind: kindList, usage: "source `ADDR` of time-lock probes, at most one IPv4 and one IPv6 (default: the address of the LAN interface the client was seen on)"},
 		option{name: optQueueMaxLen, kind: kindUint, defU: defaultQueueMaxLen, usage: "kernel queue length in `PACKETS` per queue"},

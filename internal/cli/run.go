@@ -240,7 +240,7 @@ func parseAddr(s string) (netip.Addr, error) {
 func checkListenAddr(s string) error {
 	_, port, err := net.SplitHostPort(s)
 	if err != nil {
-		return fmt.Errorf("%q is not host:port (for example 127.0.0.1:9117 or [::1]:9117 or :9117)", s)
+		return fmt.Errorf("%q is not host:port (for example 127.0.0.1:9714 or [::1]:9714 or :9714)", s)
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", s, port)
