@@ -110,7 +110,7 @@ func (inv *invocation) app() *cli.App {
 			"variable `FTWALL_OPTION` (`FTWALL_INSPECT_OPTION` for inspect; the option name in upper case\n" +
 			"with - as _, lists separated by commas, e.g. `FTWALL_PEER_TIMEOUT=12h`, `FTWALL_LAN=eth1,eth2`)\n" +
 			"or in the YAML file given with --config (keys are option names). Precedence: flag,\n" +
-			"environment, file, default. Exit status: 0 success, 1 runtime error, 2 usage error.",
+			"environment, file, default. Exit status: 0 success, 1 runtime error, 2 usage error, 3 status found no table.",
 		Version:   version(),
 		Writer:    e.stdout,
 		ErrWriter: e.stderr,

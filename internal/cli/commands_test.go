@@ -201,8 +201,17 @@ func TestStatusGolden(t *testing.T) {
 	golden(t, "status-nosample.txt", h.mustRun("status", "--sample", "0"))
 
 	h.mustRun("teardown")
-	golden(t, "status-absent.txt", h.mustRun("status"))
-	golden(t, "status-absent.json", h.mustRun("status", "--json"))
+	// An absent table: the report, exit status 3, no error line.
+	for _, c := range []struct{ file, json string }{{"status-absent.txt", ""}, {"status-absent.json", "--json"}} {
+		args := []string{"status"}
+		if c.json != "" {
+			args = append(args, c.json)
+		}
+		if code := h.run(args...); code != ExitAbsent || h.stderr.Len() != 0 {
+			t.Errorf("ftwall %v with the table absent: exit %d, stderr %q; want %d and nothing", args, code, h.stderr.String(), ExitAbsent)
+		}
+		golden(t, c.file, h.stdout.String())
+	}
 }
 
 func TestStatusJSONStable(t *testing.T) {

@@ -8,6 +8,7 @@
 // file given with --config, then the built-in default.
 //
 // Exit codes: 0 success, 1 runtime error (kernel, files, network), 2 usage
-// error (unknown command or option, bad value, bad configuration file).
+// error (unknown command or option, bad value, bad configuration file), 3
+// status found no ftwall table.
 // Every error is printed as one line on standard error: "ftwall: <problem>".
 package cli

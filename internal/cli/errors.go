@@ -12,7 +12,16 @@ const (
 	ExitOK      = 0
 	ExitRuntime = 1
 	ExitUsage   = 2
+	// ExitAbsent: `status` found no ftwall table (its report is still
+	// written), so scripts and monitoring can tell without parsing it.
+	ExitAbsent = 3
 )
+
+// quietExit ends a command with an exit code and no error line: the
+// command has already said what there is to say.
+type quietExit struct{ code int }
+
+func (e *quietExit) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // usageError marks an error the user fixes by changing the command line,
 // the environment or the configuration file (exit code 2).
@@ -40,6 +49,10 @@ func (e *runtimeError) Unwrap() error { return e.err }
 func exitCode(err error) int {
 	if err == nil {
 		return ExitOK
+	}
+	var qe *quietExit
+	if errors.As(err, &qe) {
+		return qe.code
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {

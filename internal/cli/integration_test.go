@@ -228,9 +228,10 @@ func TestIntegrationSetupStatusTeardown(t *testing.T) {
 	if out := f.ok("teardown"); out != "table inet ftwall is not present; nothing to do\n" {
 		t.Errorf("second teardown: %q", out)
 	}
-	decodeJSON(t, []byte(f.ok("status", "--json")), &rep)
-	if rep.Present {
-		t.Errorf("status after teardown: %+v", rep)
+	out, errOut, code = f.run(false, "status", "--json")
+	decodeJSON(t, []byte(out), &rep)
+	if rep.Present || code != ExitAbsent || errOut != "" {
+		t.Errorf("status after teardown: exit %d (want %d), stderr %q, %+v", code, ExitAbsent, errOut, rep)
 	}
 	if out, err := exec.Command("ip", "netns", "exec", ns, "nft", "list", "tables").CombinedOutput(); err != nil || strings.Contains(string(out), "ftwall") {
 		t.Errorf("nft list tables after teardown: %v: %s", err, out)

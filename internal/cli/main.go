@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -95,7 +96,8 @@ func (e *env) main(ctx context.Context, args []string) (code int) {
 	}
 	inv := &invocation{env: e, args: args}
 	err := inv.app().RunContext(ctx, args)
-	if err != nil {
+	var qe *quietExit
+	if err != nil && !errors.As(err, &qe) {
 		fmt.Fprintf(e.stderr, "ftwall: %s\n", oneLine(err))
 	}
 	return exitCode(err)

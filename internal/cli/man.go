@@ -75,6 +75,9 @@ an unreadable capture file, a service failure.
 .B 2
 Usage error: unknown command or option, a bad value in a flag, an FTWALL_ variable or the
 configuration file, a missing or malformed configuration file.
+.TP
+.B 3
+status: the table is absent (the report says so; nothing is printed on standard error).
 .PP
 Errors are printed as one line on standard error, starting with "ftwall: ".
 .SH EXAMPLES

@@ -82,13 +82,16 @@ func (inv *invocation) status(c *cli.Context) error {
 	}
 	rep := newStatusReport(st)
 	if c.Bool(optJSON) {
-		return writeJSON(inv.env.stdout, rep)
+		err = writeJSON(inv.env.stdout, rep)
+	} else {
+		var b strings.Builder
+		if err = writeStatus(&b, rep); err == nil {
+			_, err = io.WriteString(inv.env.stdout, b.String())
+		}
 	}
-	var b strings.Builder
-	if err := writeStatus(&b, rep); err != nil {
-		return err
+	if err == nil && !rep.Present {
+		return &quietExit{code: ExitAbsent}
 	}
-	_, err = io.WriteString(inv.env.stdout, b.String())
 	return err
 }
 
