@@ -39,6 +39,16 @@ func Run(ctx context.Context, opts Options, stdout io.Writer) error {
 
 	var runErr error
 	for _, name := range opts.Files {
+		if name == StdinName {
+			if opts.Stdin == nil {
+				runErr = errors.New("standard input (-): not available")
+				break
+			}
+			if runErr = a.stream(ctx, "standard input", opts.Stdin); runErr != nil {
+				break
+			}
+			continue
+		}
 		if runErr = a.file(ctx, name); runErr != nil {
 			break
 		}

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"io"
 	"net/netip"
 
 	"github.com/ftwall/ftwall/inspect"
@@ -19,7 +20,12 @@ type Options struct {
 	// Detectors are the protocols to look for; nil means every built-in
 	// detector.
 	Detectors inspect.Detectors
+	// Stdin is read for a file named "-" (nil: such a file is an error).
+	Stdin io.Reader
 }
+
+// StdinName is the file name that stands for standard input.
+const StdinName = "-"
 
 // DefaultLAN returns the prefixes assumed to be the protected network when
 // none are given: RFC 1918, RFC 6598 (shared address space) and fc00::/7.

@@ -28,7 +28,7 @@ func (inv *invocation) inspect(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := audit.Options{Files: files, JSON: c.Bool(optJSON), Detectors: ds}
+	opts := audit.Options{Files: files, JSON: c.Bool(optJSON), Detectors: ds, Stdin: inv.env.stdin}
 	for _, s := range listValue(c, optLAN) {
 		p, err := parsePrefix(s)
 		if err != nil {
@@ -41,7 +41,14 @@ func (inv *invocation) inspect(c *cli.Context) error {
 	}
 	// Check every file before the audit starts, so a typo in the last name
 	// does not end a long report as "incomplete".
+	stdin := 0
 	for _, f := range files {
+		if f == audit.StdinName {
+			if stdin++; stdin > 1 {
+				return usagef("inspect: standard input (-) given twice")
+			}
+			continue
+		}
 		st, err := os.Stat(f)
 		if err != nil {
 			var pe *fs.PathError

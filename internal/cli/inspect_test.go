@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -119,6 +120,19 @@ func TestInspectWithAudit(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
+	}
+
+	// "-" reads the capture from standard input, once.
+	data, err := os.ReadFile(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.e.stdin = bytes.NewReader(data)
+	if got := h.mustRun("inspect", "-"); got != out {
+		t.Errorf("inspect - (standard input) differs from inspect --pcap FILE:\n%s", got)
+	}
+	if code := h.run("inspect", "-", "-"); code != ExitUsage || !strings.Contains(h.stderr.String(), "given twice") {
+		t.Errorf("inspect - -: exit %d, stderr %q", code, h.stderr.String())
 	}
 
 	// With a LAN that does not contain the client there is no client.

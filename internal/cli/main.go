@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -30,6 +31,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // firewall with nft.NewFake(), the service with a recorder).
 type env struct {
 	stdout, stderr io.Writer
+	stdin          io.Reader // inspect's "-"
 
 	// openFirewall connects to the kernel's nftables.
 	openFirewall func() (nft.Firewall, error)
@@ -53,6 +55,7 @@ func newEnv(stdout, stderr io.Writer) *env {
 	return &env{
 		stdout: stdout,
 		stderr: stderr,
+		stdin:  os.Stdin,
 		openFirewall: func() (nft.Firewall, error) {
 			k, err := nft.Open()
 			if err != nil {

@@ -160,7 +160,7 @@ func statusOptions() []option {
 
 func inspectOptions() []option {
 	return []option{
-		{name: optPcap, kind: kindList, usage: "capture `FILE` (pcap or pcapng) to analyse; repeat, separate with commas or give further files as arguments"},
+		{name: optPcap, kind: kindList, usage: "capture `FILE` (pcap or pcapng; - for standard input) to analyse; repeat, separate with commas or give further files as arguments"},
 		{name: optLAN, kind: kindList, usage: "address prefix `CIDR` of the LAN side: packets from it are client traffic; repeat or separate with commas", defText: "private, link-local and ULA ranges"},
 		{name: optJSON, kind: kindBool, usage: "print the report as JSON"},
 		protocolsOption(),
