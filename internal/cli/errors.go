@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"syscall"
 )
@@ -70,6 +71,12 @@ func exitCode(err error) int {
 // kernelHint returns advice for errors whose cause an administrator can
 // fix on the machine: missing privileges or a kernel without nftables.
 func kernelHint(err error) string {
+	// A file ftwall cannot read or write (a storefile, a capture) is a
+	// file permission problem, not a missing capability.
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return ""
+	}
 	switch {
 	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EACCES):
 		return "ftwall needs CAP_NET_ADMIN: run it as root"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"syscall"
 	"testing"
@@ -202,6 +203,9 @@ func TestOneLine(t *testing.T) {
 		{errors.New("a\n  b\n\nc  d"), "a; b; c d"},
 		{fmt.Errorf("x: %w", syscall.EPERM), "x: operation not permitted (ftwall needs CAP_NET_ADMIN: run it as root)"},
 		{fmt.Errorf("x: permission denied: needs CAP_NET_ADMIN: %w", syscall.EPERM), "x: permission denied: needs CAP_NET_ADMIN: operation not permitted"},
+		// A file ftwall may not read is not a capability problem.
+		{fmt.Errorf("read storefile: %w", &fs.PathError{Op: "open", Path: "/var/lib/ftwall/peers", Err: syscall.EACCES}),
+			"read storefile: open /var/lib/ftwall/peers: permission denied"},
 		{errors.New(""), "unknown error"},
 		{errors.Join(errors.New("--lan: a"), errors.New("--wan: b")), "--lan: a; --wan: b"},
 	} {
