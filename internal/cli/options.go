@@ -176,7 +176,7 @@ func protocolsOption() option {
 func runOptions() []option {
 	return append(rulesetOptions(),
 		option{name: optDryRun, kind: kindBool, usage: "classify and log everything but change no set and accept every packet"},
-		option{name: optNoUDPBlock, kind: kindBool, usage: "accept FastTrack UDP pings (peers are still learned and clients still locked), like ftwall's -n"},
+		option{name: optNoUDPBlock, kind: kindBool, usage: "accept FastTrack UDP pings (peers are still learned and clients still locked), like the original 2003 ftwall's -n option"},
 		option{name: optPong, kind: kindString, def: "0x29", usage: "`TYPE` of the spoofed reply: 0x29 (node pong) or 0x28 (supernode pong); also 29/28 or node/supernode"},
 		option{name: optPongRate, kind: kindInt, defI: defaultPongRate, usage: "at most `N` spoofed pongs per second to one client, sustained"},
 		option{name: optPongBurst, kind: kindInt, defI: defaultPongBurst, usage: "a client's ping burst of up to `N` pings is answered in full (giFT sends ~3,000 at once)"},
