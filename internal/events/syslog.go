@@ -3,6 +3,7 @@ package events
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"log/syslog"
 )
@@ -31,27 +32,78 @@ func severityOf(l slog.Level) severity {
 	}
 }
 
-// syslogHandler formats records as text (without time: syslog adds it) and
-// sends each as one syslog message with the severity of its level. It holds
-// one text handler per severity, each writing to the syslog connection with
-// that severity, so no output has to be parsed.
+// syslogHandler formats records (text or JSON, without time: syslog adds
+// it) and sends each as one syslog message with the severity of its level.
+// It holds one handler per severity, each writing to the syslog connection
+// with that severity, so no output has to be parsed.
 type syslogHandler [numSeverities]slog.Handler
 
-func newSyslogHandler(w *syslog.Writer, level slog.Level) syslogHandler {
+func newSyslogHandler(w *syslog.Writer, newHandler handlerFunc, level slog.Level) syslogHandler {
 	opts := &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) == 0 && a.Key == slog.TimeKey {
 				return slog.Attr{}
 			}
-			return a
+			return durationText(groups, a)
 		},
 	}
 	var h syslogHandler
 	for s := range numSeverities {
-		h[s] = slog.NewTextHandler(severityWriter{w, s}, opts)
+		h[s] = newHandler(severityWriter{w, s}, opts)
 	}
 	return h
+}
+
+// prefixHandler writes each record on one line that starts with the
+// priority prefix of its level ("<3>" error, "<4>" warning, "<6>" info,
+// "<7>" debug), which journald reads as the record's priority.
+type prefixHandler [numSeverities]slog.Handler
+
+func newPrefixHandler(w io.Writer, newHandler handlerFunc, opts *slog.HandlerOptions) prefixHandler {
+	var h prefixHandler
+	for s := range numSeverities {
+		h[s] = newHandler(prefixWriter{w: w, prefix: journalPrefix[s]}, opts)
+	}
+	return h
+}
+
+var journalPrefix = [numSeverities]string{sevDebug: "<7>", sevInfo: "<6>", sevWarning: "<4>", sevErr: "<3>"}
+
+func (h prefixHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h[severityOf(l)].Enabled(ctx, l)
+}
+
+func (h prefixHandler) Handle(ctx context.Context, r slog.Record) error {
+	return h[severityOf(r.Level)].Handle(ctx, r)
+}
+
+func (h prefixHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	for i := range h {
+		h[i] = h[i].WithAttrs(attrs)
+	}
+	return h
+}
+
+func (h prefixHandler) WithGroup(name string) slog.Handler {
+	for i := range h {
+		h[i] = h[i].WithGroup(name)
+	}
+	return h
+}
+
+// prefixWriter writes each Write (one record, as slog's handlers write
+// them) with prefix in front, in one write.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	if _, err := p.w.Write(append([]byte(p.prefix), b...)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 func (h syslogHandler) Enabled(ctx context.Context, l slog.Level) bool {
