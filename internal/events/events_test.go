@@ -172,8 +172,8 @@ func TestCounterSummary(t *testing.T) {
 	}
 	buf.Reset()
 	CounterSummary(context.Background(), log, cur, cur)
-	if l := jsonLines(t, &buf); len(l) != 1 || l[0]["rules_changed"] != 0.0 {
-		t.Errorf("no change: %v", l)
+	if l := jsonLines(t, &buf); len(l) != 0 {
+		t.Errorf("no change, yet logged: %v", l)
 	}
 	CounterSummary(context.Background(), nil, prev, cur) // no logger: nothing, no panic
 }

@@ -18,7 +18,8 @@ const MsgCounterSummary = "kernel rule counters"
 // counter increased from prev to cur, keyed by rule name (the rule comment):
 // one group name={packets,bytes} per rule that increased, in name order, and
 // rules_changed with their number. A counter lower than before (the ruleset
-// was re-applied) counts from zero; a rule missing from prev too.
+// was re-applied) counts from zero; a rule missing from prev too. When no
+// counter moved it logs nothing: an idle firewall's log stays quiet.
 func CounterSummary(ctx context.Context, log *slog.Logger, prev, cur map[string]Counter) {
 	if log == nil || !log.Enabled(ctx, slog.LevelInfo) {
 		return
@@ -35,6 +36,9 @@ func CounterSummary(ctx context.Context, log *slog.Logger, prev, cur map[string]
 			continue
 		}
 		attrs = append(attrs, slog.Group(name, slog.Uint64("packets", d.Packets), slog.Uint64("bytes", d.Bytes)))
+	}
+	if len(attrs) == 1 {
+		return
 	}
 	attrs[0] = slog.Int("rules_changed", len(attrs)-1)
 	log.LogAttrs(ctx, slog.LevelInfo, MsgCounterSummary, attrs...)
