@@ -33,7 +33,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	for _, want := range []string{
 		"CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW", "NoNewPrivileges=yes", "ProtectSystem=strict",
 		"ProtectHome=yes", "PrivateTmp=yes", "RestrictAddressFamilies=AF_NETLINK AF_INET AF_INET6 AF_UNIX",
-		"ExecStartPre=/usr/sbin/ftwall setup --check", "Restart=on-failure", "ReadWritePaths=/var/lib/ftwall /run/ftwall",
+		"ExecStartPre=/usr/sbin/ftwall run --check ", "Restart=on-failure", "ReadWritePaths=/var/lib/ftwall /run/ftwall",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("ftwall.service lacks %q", want)
@@ -49,11 +49,49 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	}
 }
 
-// TestUnitCheckCommandAcceptsExampleConfig: the unit's ExecStartPre
-// (`ftwall setup --check`) passes on the shipped example configuration.
+// TestUnitCheckCommandAcceptsExampleConfig: the unit's ExecStartPre, a
+// `ftwall run --check` with ExecStart's options, passes on the shipped
+// example configuration, and checks run's options: a bad value in the
+// file fails it (before, `setup --check` let a bad metrics-listen through
+// and the service looped on restarts).
 func TestUnitCheckCommandAcceptsExampleConfig(t *testing.T) {
-	out, err := exec.Command("go", "run", "-buildvcs=false", "github.com/ftwall/ftwall/cmd/ftwall", "--config", "ftwall.yaml", "setup", "--check").CombinedOutput()
+	unit, err := os.ReadFile("ftwall.service")
 	if err != nil {
-		t.Fatalf("ftwall --config contrib/ftwall.yaml setup --check: %v\n%s", err, out)
+		t.Fatal(err)
+	}
+	var pre, start []string
+	for _, l := range strings.Split(string(unit), "\n") {
+		if v, ok := strings.CutPrefix(l, "ExecStartPre=/usr/sbin/ftwall "); ok {
+			pre = strings.Fields(v)
+		}
+		if v, ok := strings.CutPrefix(l, "ExecStart=/usr/sbin/ftwall "); ok {
+			start = strings.Fields(v)
+		}
+	}
+	if len(pre) < 2 || pre[0] != "run" || pre[1] != "--check" || strings.Join(pre[2:], " ") != strings.Join(start[1:], " ") {
+		t.Fatalf("ExecStartPre %q is not ExecStart %q with --check", pre, start)
+	}
+	bin := filepath.Join(t.TempDir(), "ftwall")
+	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "github.com/ftwall/ftwall/cmd/ftwall").CombinedOutput(); err != nil {
+		t.Fatalf("build ftwall: %v\n%s", err, out)
+	}
+	check := func(config string) ([]byte, error) {
+		cmd := exec.Command(bin, pre...)
+		cmd.Env = append(os.Environ(), "FTWALL_CONFIG="+config)
+		return cmd.CombinedOutput()
+	}
+	if out, err := check("ftwall.yaml"); err != nil {
+		t.Fatalf("FTWALL_CONFIG=contrib/ftwall.yaml ftwall %s: %v\n%s", strings.Join(pre, " "), err, out)
+	}
+	example, err := os.ReadFile("ftwall.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, append(example, "metrics-listen: 9714\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := check(bad); err == nil || !strings.Contains(string(out), "metrics-listen") {
+		t.Errorf("a bad metrics-listen passed the unit's check: %v\n%s", err, out)
 	}
 }
