@@ -24,7 +24,12 @@ func TestSetupCheckNeedsNoRoot(t *testing.T) {
 		t.Error("setup --check opened the firewall")
 		return nil, os.ErrPermission
 	}
-	out := h.mustRun("setup", "--check", "--lan", "lan0,lan9", "--wan", "wan7", "--allow", "192.0.2.0/24")
+	// A missing interface is an error (a typo would protect nothing)...
+	if code := h.run("setup", "--check", "--lan", "lan0,lan9"); code != ExitUsage || !strings.Contains(h.stderr.String(), `--lan: interface "lan9" does not exist`) {
+		t.Errorf("setup --check with a missing interface: exit %d, stderr %q", code, h.stderr.String())
+	}
+	// ... and a warning with --allow-missing-interfaces.
+	out := h.mustRun("setup", "--check", "--allow-missing-interfaces", "--lan", "lan0,lan9", "--wan", "wan7", "--allow", "192.0.2.0/24")
 	if !strings.HasPrefix(out, "configuration is valid (nothing was changed)\n") {
 		t.Errorf("stdout = %q", out)
 	}
@@ -42,7 +47,7 @@ func TestSetupCheckNeedsNoRoot(t *testing.T) {
 	h.mustRun("setup", "--check", "--json", "--lan", "lan0")
 	var rep checkReport
 	decodeJSON(t, h.stdout.Bytes(), &rep)
-	if !rep.Valid || len(rep.Warnings) != 0 || len(rep.Options) != 12 {
+	if !rep.Valid || len(rep.Warnings) != 0 || len(rep.Options) != 13 {
 		t.Errorf("check report = %+v", rep)
 	}
 

@@ -71,7 +71,7 @@ func clearEnv(t *testing.T) {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	clearEnv(t)
-	h := &harness{t: t, fw: nft.NewFake(), capNetAdmin: true, capNetRaw: true, ifaces: []string{"lo", "lan0", "lan1", "wan0"}}
+	h := &harness{t: t, fw: nft.NewFake(), capNetAdmin: true, capNetRaw: true, ifaces: []string{"lo", "lan0", "lan1", "wan0", "wan1", "wan2", "wan3", "wan4"}}
 	h.e = &env{
 		stdout: &h.stdout,
 		stderr: &h.stderr,

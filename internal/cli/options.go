@@ -60,21 +60,22 @@ type option struct {
 const (
 	optConfig = "config"
 
-	optLAN         = "lan"
-	optWAN         = "wan"
-	optAllow       = "allow"
-	optPeerTimeout = "peer-timeout"
-	optMaxPeers    = "max-peers"
-	optTimeLock    = "timelock"
-	optLockAction  = "lock-action"
-	optProtocols   = "protocols"
-	optQueue       = "queue"
-	optQueues      = "queues"
-	optBackend     = "backend"
-	optReset       = "reset"
-	optCheck       = "check"
-	optJSON        = "json"
-	optSample      = "sample"
+	optLAN          = "lan"
+	optWAN          = "wan"
+	optAllow        = "allow"
+	optPeerTimeout  = "peer-timeout"
+	optMaxPeers     = "max-peers"
+	optTimeLock     = "timelock"
+	optLockAction   = "lock-action"
+	optProtocols    = "protocols"
+	optQueue        = "queue"
+	optQueues       = "queues"
+	optBackend      = "backend"
+	optReset        = "reset"
+	optAllowMissing = "allow-missing-interfaces"
+	optCheck        = "check"
+	optJSON         = "json"
+	optSample       = "sample"
 
 	optPcap = "pcap"
 
@@ -141,6 +142,7 @@ func rulesetOptions() []option {
 		{name: optQueues, kind: kindUint, defU: 1, usage: "`COUNT` of NFQUEUE queues, one reader each (queue … queue+COUNT-1)"},
 		{name: optBackend, kind: kindString, def: "auto", usage: "queue `BACKEND`: auto (probe the kernel), native (nft queue expression) or compat (xtables NFQUEUE target)"},
 		{name: optReset, kind: kindBool, usage: "empty the peer and time-lock sets while applying the ruleset (default: keep them)"},
+		{name: optAllowMissing, kind: kindBool, usage: "accept --lan and --wan interfaces that do not exist yet (PPP, hot-plugged), with a warning; without it such a name is an error (a typo would protect nothing)"},
 		{name: optCheck, kind: kindBool, usage: "validate the options, environment and configuration file, warn about missing interfaces, and exit without touching the kernel (needs no privileges)"},
 	}
 }

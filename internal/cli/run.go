@@ -33,6 +33,9 @@ func (inv *invocation) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := inv.checkInterfaces(c, cfg.Ruleset); err != nil {
+		return err
+	}
 	if inv.captureRun != nil {
 		inv.captureRun(cfg)
 		return nil

@@ -162,9 +162,36 @@ func TestRunServiceFailureIsRuntime(t *testing.T) {
 	}
 }
 
+// A missing interface stops run at start, and a reload that names one is
+// refused (the running configuration stays).
+func TestRunMissingInterface(t *testing.T) {
+	h := newHarness(t)
+	if code := h.run("run", "--lan", "lan0,lan7"); code != ExitUsage || !strings.Contains(h.stderr.String(), `interface "lan7" does not exist`) {
+		t.Errorf("run with a missing interface: exit %d, stderr %q", code, h.stderr.String())
+	}
+	if len(h.ran) != 0 {
+		t.Error("the service was started")
+	}
+	cfgFile := writeFile(t, "ftwall.yaml", "lan: [lan0]\n")
+	h.mustRun("--config", cfgFile, "run")
+	reload := h.lastRun().Reload
+	if err := os.WriteFile(cfgFile, []byte("lan: [lan0, lna1]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reload(); err == nil || !strings.Contains(err.Error(), `interface "lna1" does not exist`) {
+		t.Errorf("reload with a missing interface: %v, want refused", err)
+	}
+	if err := os.WriteFile(cfgFile, []byte("lan: [lan0, lna1]\nallow-missing-interfaces: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := reload(); err != nil || !slices.Contains(cfg.Ruleset.LAN, "lna1") {
+		t.Errorf("reload with --allow-missing-interfaces: %v %v", cfg.Ruleset.LAN, err)
+	}
+}
+
 func TestRunLogsInterfaceWarnings(t *testing.T) {
 	h := newHarness(t)
-	h.mustRun("run", "--lan", "lan0,lan7")
+	h.mustRun("run", "--allow-missing-interfaces", "--lan", "lan0,lan7")
 	if got := h.stderr.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, `lan7`) || strings.Contains(got, "ftwall: warning") {
 		t.Errorf("stderr = %q, want the warning in the service log", got)
 	}

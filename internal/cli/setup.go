@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -49,6 +50,9 @@ func (inv *invocation) setup(c *cli.Context) error {
 	}
 	cfg, err := inv.rulesetConfig(c)
 	if err != nil {
+		return err
+	}
+	if err := inv.checkInterfaces(c, cfg); err != nil {
 		return err
 	}
 	warns := inv.interfaceWarnings(cfg)
@@ -128,7 +132,8 @@ func countElements(ctx context.Context, fw nft.Firewall) int {
 }
 
 // interfaceWarnings checks that the LAN and WAN interfaces exist and prints
-// a warning on stderr for each that does not.
+// a warning on stderr for each that does not (with
+// --allow-missing-interfaces; checkInterfaces refused them before).
 func (inv *invocation) interfaceWarnings(cfg nft.Config) []string {
 	warns, err := inv.missingInterfaces(cfg)
 	if err != nil {
@@ -141,6 +146,30 @@ func (inv *invocation) interfaceWarnings(cfg nft.Config) []string {
 		warns = []string{}
 	}
 	return warns
+}
+
+// checkInterfaces refuses LAN and WAN interfaces that do not exist, unless
+// --allow-missing-interfaces: a typo in lan: would leave the firewall
+// protecting nothing. A reload (SIGHUP) runs it too, so it is refused.
+func (inv *invocation) checkInterfaces(c *cli.Context, cfg nft.Config) error {
+	if c.Bool(optAllowMissing) {
+		return nil
+	}
+	names, err := inv.env.interfaceNames()
+	if err != nil {
+		return nil // reported as a warning by interfaceWarnings
+	}
+	for _, l := range []struct {
+		opt  string
+		list []string
+	}{{optLAN, cfg.LAN}, {optWAN, cfg.WAN}} {
+		for _, n := range l.list {
+			if !slices.Contains(names, n) {
+				return inv.badOption(l.opt, "interface %q does not exist; fix the name, or give --%s for one that appears later (PPP, hot-plug)", n, optAllowMissing)
+			}
+		}
+	}
+	return nil
 }
 
 // printCheck prints the result of --check: the effective value of every
