@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Fake is an in-memory Firewall for the unit tests of callers. It validates
@@ -29,6 +31,10 @@ type Fake struct {
 	counters    map[string]CounterValue
 	calls       []Call
 	fail        map[string]error
+
+	// applied is the last ruleset Setup applied (what Check compares
+	// with); rules and the sets may differ after RemoveRule, RemoveSet.
+	applied *ruleset
 }
 
 var _ Firewall = (*Fake)(nil)
@@ -41,7 +47,7 @@ type fakeElem struct {
 
 // Call is one recorded call of a Fake method.
 type Call struct {
-	Method   string // "Setup", "Teardown", "Status", "AddElements", "LoadElements", "DeleteElements", "Elements", "Close"
+	Method   string // "Setup", "Check", "Teardown", "Status", "AddElements", "LoadElements", "DeleteElements", "Elements", "Close"
 	Set      string
 	Config   Config
 	Options  SetupOptions
@@ -147,8 +153,10 @@ func (f *Fake) Setup(ctx context.Context, cfg Config, opts SetupOptions) (SetupR
 	if err != nil {
 		return SetupResult{}, err
 	}
-	res := SetupResult{Backend: be, Created: !f.present, Changed: !f.present || rs.fingerprint != f.fingerprint || opts.Reset}
+	d := f.drift(rs)
+	res := SetupResult{Backend: be, Created: !f.present, Changed: !d.InSync || opts.Reset, NewSets: d.MissingSets}
 	if !res.Changed {
+		f.applied = rs
 		return res, nil
 	}
 	now := f.now()
@@ -191,8 +199,78 @@ func (f *Fake) Setup(ctx context.Context, cfg Config, opts SetupOptions) (SetupR
 			f.rules = append(f.rules, Counter{Chain: c.chain.Name, Rule: r.id, Comment: r.comment(rs.fingerprint).String()})
 		}
 	}
-	f.present, f.backend, f.fingerprint = true, be, rs.fingerprint
+	f.present, f.backend, f.fingerprint, f.applied = true, be, rs.fingerprint, rs
 	return res, nil
+}
+
+// drift compares the Fake's table with rs. f.mu is held.
+func (f *Fake) drift(rs *ruleset) Drift {
+	d := Drift{Present: f.present}
+	if !f.present {
+		return Drift{Reasons: []string{"table absent"}, MissingSets: writableSets()}
+	}
+	for _, name := range writableSets() {
+		if f.elems[name] == nil {
+			d.MissingSets = append(d.MissingSets, name)
+			d.Reasons = append(d.Reasons, "set "+name+" missing")
+		}
+	}
+	var want []Counter
+	for _, c := range rs.chains {
+		for _, r := range c.rules {
+			want = append(want, Counter{Chain: c.chain.Name, Rule: r.id, Comment: r.comment(rs.fingerprint).String()})
+		}
+	}
+	if !slices.Equal(want, f.rules) {
+		d.Reasons = append(d.Reasons, fmt.Sprintf("%d rules, want %d, or rules differ", len(f.rules), len(want)))
+	}
+	d.InSync = len(d.Reasons) == 0
+	return d
+}
+
+// Check implements Firewall.
+func (f *Fake) Check(ctx context.Context) (Drift, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record(Call{Method: "Check"}); err != nil {
+		return Drift{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Drift{}, err
+	}
+	if f.applied == nil {
+		return Drift{}, ErrNotApplied
+	}
+	return f.drift(f.applied), nil
+}
+
+// RemoveTable deletes the table as someone else would (nft delete table,
+// nft flush ruleset): no call is recorded.
+func (f *Fake) RemoveTable() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.present, f.fingerprint, f.backend, f.rules = false, "", BackendAuto, nil
+	f.timeouts, f.sizes = map[string]time.Duration{}, map[string]int{}
+	f.elems = map[string]map[netip.Addr]fakeElem{}
+	f.allow = map[string][]Element{}
+}
+
+// RemoveRule deletes the i-th rule of the table (in chain order) as someone
+// else would (nft delete rule … handle N); no call is recorded.
+func (f *Fake) RemoveRule(i int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if i >= 0 && i < len(f.rules) {
+		f.rules = slices.Delete(slices.Clone(f.rules), i, i+1)
+	}
+}
+
+// RemoveSet deletes one of the peers and locked sets with its elements, as
+// someone else would; no call is recorded.
+func (f *Fake) RemoveSet(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.elems, name)
 }
 
 // Teardown implements Firewall.
@@ -243,6 +321,9 @@ func (f *Fake) add(ctx context.Context, method, set string, elems []Element) err
 	}
 	if err := f.ready(ctx, "add elements to set "+set); err != nil {
 		return err
+	}
+	if f.elems[set] == nil { // RemoveSet
+		return fmt.Errorf("add elements to set %s: no such set: %w", set, unix.ENOENT)
 	}
 	now := f.now()
 	if max := f.sizes[set]; max > 0 {

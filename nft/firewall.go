@@ -21,6 +21,10 @@ type SetupResult struct {
 	// chains or set definitions were replaced, or Reset emptied the sets.
 	// Applying the same configuration again reports false.
 	Changed bool
+	// NewSets are the peers and locked sets (SetPeers4 … SetLocked6) that
+	// did not exist and were created empty; a caller that keeps their
+	// elements elsewhere fills them again.
+	NewSets []string
 }
 
 // Firewall is ftwall's view of its nftables table. *Kernel implements it
@@ -30,6 +34,10 @@ type Firewall interface {
 	// same cfg again changes nothing; a different cfg replaces the chains and
 	// keeps every set element (opts.Reset empties the peers and locked sets).
 	Setup(ctx context.Context, cfg Config, opts SetupOptions) (SetupResult, error)
+	// Check compares the table (chains, rules, set definitions; not the
+	// elements) with the ruleset of the last successful Setup through this
+	// Firewall, writing nothing; ErrNotApplied before any Setup.
+	Check(ctx context.Context) (Drift, error)
 	// Teardown deletes the table and nothing else; removed is false when the
 	// table was absent (not an error).
 	Teardown(ctx context.Context) (removed bool, err error)

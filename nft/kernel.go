@@ -36,6 +36,10 @@ type Kernel struct {
 	// have no effect, as on a kernel without set updates.
 	ignoreRetime bool
 
+	// applied is the ruleset of the last successful Setup, what Check
+	// compares the kernel's table with.
+	applied atomic.Pointer[ruleset]
+
 	// beforeFlush, when set (tests only), may add messages to a Setup batch
 	// just before it is sent.
 	beforeFlush func(*nftables.Conn)

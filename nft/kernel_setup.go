@@ -56,8 +56,9 @@ func (k *Kernel) setupLocked(ctx context.Context, cfg Config, opts SetupOptions)
 		return SetupResult{}, err
 	}
 	d := compare(rs, st, !k.noSetRetime)
-	res := SetupResult{Backend: be, Created: !st.present, Changed: !d.inSync || opts.Reset}
+	res := SetupResult{Backend: be, Created: !st.present, Changed: !d.inSync || opts.Reset, NewSets: newWritableSets(st)}
 	if !res.Changed {
+		k.applied.Store(rs)
 		k.log.Info("ruleset already in place", "table", "inet "+TableName, "backend", be, "fingerprint", rs.fingerprint)
 		return res, nil
 	}
@@ -112,9 +113,14 @@ func (k *Kernel) setupLocked(ctx context.Context, cfg Config, opts SetupOptions)
 			// set: recreate such sets (carrying their elements) instead.
 			k.log.Warn("the kernel did not update set timeouts in place; recreating the sets")
 			k.noSetRetime = true
-			return k.setupLocked(ctx, cfg, opts)
+			again, err := k.setupLocked(ctx, cfg, opts)
+			// The first batch already created the table and its
+			// missing sets.
+			again.Created, again.NewSets = res.Created, mergeSets(res.NewSets, again.NewSets)
+			return again, err
 		}
 	}
+	k.applied.Store(rs)
 	carried := 0
 	for _, e := range carry {
 		carried += len(e)

@@ -41,6 +41,8 @@ type Metrics struct {
 	setElements    *prometheus.GaugeVec
 	setWrite       prometheus.Histogram
 	rules          *ruleCollector
+	tableRepairs   prometheus.Counter
+	tablePresent   prometheus.Gauge
 }
 
 // Option configures New.
@@ -130,6 +132,14 @@ func New(opts ...Option) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 15), // 50µs … 0.8s
 		}),
 		rules: newRuleCollector(),
+		tableRepairs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ftwall_table_repairs_total",
+			Help: "Times ftwall re-applied table inet ftwall after someone else had removed or changed the table or one of its chains, rules or sets (nft flush ruleset, nft -f of a file that starts with flush ruleset, nft delete …), refilling the peer and lock sets that came back empty from the storefile and the time-lock state.",
+		}),
+		tablePresent: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ftwall_table_present",
+			Help: "1 when table inet ftwall existed at ftwall's last check, 0 when it did not; checked once a second and on every nftables change notification.",
+		}),
 	}
 	for _, v := range []string{VerdictAccept, VerdictDrop} {
 		m.verdicts.WithLabelValues(v)
@@ -139,7 +149,7 @@ func New(opts ...Option) *Metrics {
 	}
 	m.reg.MustRegister(
 		m.candidates, m.verdicts, m.peersLearned, m.clientsLocked,
-		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.overBudget, m.forged, m.setFull, m.bypassed, m.kernelRefresh, m.setElements, m.setWrite,
+		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.overBudget, m.forged, m.setFull, m.bypassed, m.kernelRefresh, m.setElements, m.setWrite, m.tableRepairs, m.tablePresent,
 		m.rules, newQueueCollector(o.queueStats), newStreamCollector(o.streamStats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -246,3 +256,16 @@ func (m *Metrics) ObserveSetWrite(d time.Duration) { m.setWrite.Observe(d.Second
 // counter) exposed as ftwall_rule_packets_total and ftwall_rule_bytes_total;
 // rules missing from the map disappear.
 func (m *Metrics) SetRuleCounters(rules map[string]RuleCounter) { m.rules.set(rules) }
+
+// TableRepaired counts a re-application of the table after someone else
+// changed it.
+func (m *Metrics) TableRepaired() { m.tableRepairs.Inc() }
+
+// SetTablePresent sets whether table inet ftwall exists.
+func (m *Metrics) SetTablePresent(present bool) {
+	v := 0.0
+	if present {
+		v = 1
+	}
+	m.tablePresent.Set(v)
+}

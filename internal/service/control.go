@@ -58,6 +58,12 @@ type control struct {
 	keptByKernel                    uint64
 	// pongsWithheld is the withheld-pong count of the last logged summary.
 	pongsWithheld uint64
+	// Self-healing (selfheal.go): repairs done, when a failing check or
+	// repair was last logged, and whether the service is stopping (no
+	// more checks).
+	tableRepairs    uint64
+	repairErrLogged time.Time
+	stopping        bool
 }
 
 func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
@@ -140,6 +146,8 @@ func (c *control) loop(ctx context.Context, hup <-chan os.Signal) error {
 	defer timer.Stop()
 	c.resetTimer(timer)
 
+	tableTick := time.NewTicker(tableCheckEvery)
+	defer tableTick.Stop()
 	var storeTick, summaryTick, metricsTick <-chan time.Time
 	if s.metrics != nil {
 		t := time.NewTicker(10 * time.Second)
@@ -178,6 +186,10 @@ func (c *control) loop(ctx context.Context, hup <-chan os.Signal) error {
 			c.summary(ctx, false)
 		case <-s.ifRefresh:
 			c.refreshInterfaces()
+		case <-s.tableCheck:
+			c.checkTable(ctx, "nftables notification")
+		case <-tableTick.C:
+			c.checkTable(ctx, "periodic check")
 		case <-hup:
 			c.reload(ctx)
 		}
@@ -304,7 +316,7 @@ func (c *control) write(ctx context.Context) {
 		elems = dedupe(elems)
 		start := time.Now()
 		err := c.s.fw.AddElements(ctx, set, elems)
-		if errors.Is(err, nft.ErrNoTable) && c.repairTable(ctx) {
+		if err != nil && !errors.Is(err, nft.ErrSetFull) && c.checkTable(ctx, "failed set write") {
 			err = c.s.fw.AddElements(ctx, set, elems)
 		}
 		if errors.Is(err, nft.ErrSetFull) {
@@ -326,27 +338,6 @@ func (c *control) write(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// repairTable re-applies the ruleset after someone removed the table (for
-// example `nft flush ruleset`); the elements learned since are written again
-// by the caller, the rest come back with new evidence or from the storefile
-// at the next start.
-func (c *control) repairTable(ctx context.Context) bool {
-	s := c.s
-	cfg := s.state.Load().cfg
-	res, err := s.fw.Setup(ctx, cfg.Ruleset, nft.SetupOptions{})
-	if err != nil {
-		s.log.Error("table inet ftwall disappeared and could not be re-created", "err", err)
-		return false
-	}
-	s.log.Warn("table inet ftwall had disappeared; re-created it", "backend", res.Backend.String())
-	if c.store != nil {
-		if err := c.loadStore(ctx); err != nil {
-			s.log.Warn("storefile peers not reloaded after re-creating the table", "err", err)
-		}
-	}
-	return true
 }
 
 func dedupe(elems []nft.Element) []nft.Element {
@@ -555,6 +546,11 @@ func (c *control) reload(ctx context.Context) {
 		return
 	}
 	s.state.Store(st)
+	if len(res.NewSets) > 0 {
+		// The table or some of its sets were gone (selfheal.go).
+		peers, locks, err := c.refill(ctx, res.NewSets)
+		s.log.Warn("sets were missing at reload; refilled them", "sets", res.NewSets, "peers_restored", peers, "locks_restored", locks, "err", err)
+	}
 	if next.Ruleset.TimeLock != old.cfg.Ruleset.TimeLock {
 		s.known.setTTL(next.Ruleset.TimeLock)
 		c.tracker = newTracker(next)

@@ -65,6 +65,10 @@ type Deps struct {
 	// WatchInterfaces subscribes to address and link events; nil =
 	// rtnetlink in ftwall's network namespace.
 	WatchInterfaces func() (ifaceWatcher, error)
+	// WatchRuleset subscribes to nftables change notifications; nil = the
+	// Firewall's own (nft.Kernel.WatchRuleset), or none (the periodic
+	// table check alone) for a Firewall without.
+	WatchRuleset func() (rulesetWatcher, error)
 	// ProtectFiles are where resolvers and default gateways are read (they
 	// are never blocked); nil = /etc/resolv.conf, /proc/net/route and
 	// /proc/net/ipv6_route; empty paths read nothing.
@@ -99,6 +103,10 @@ type Service struct {
 
 	ifRefresh chan struct{}
 	metrics   *metrics.Metrics // nil = off
+
+	// tableCheck asks the control goroutine to check the table (a
+	// notification arrived); never more than one is queued.
+	tableCheck chan struct{}
 }
 
 // Run runs `ftwall run` until ctx is cancelled (SIGINT/SIGTERM in the CLI).
@@ -156,6 +164,8 @@ func New(cfg Config, log *slog.Logger, deps Deps) (*Service, error) {
 		holds:     newOpenerHold(),
 		streams:   stream.New(stream.Config{Window: inspect.StreamWindow}),
 		ifRefresh: make(chan struct{}, 1),
+
+		tableCheck: make(chan struct{}, 1),
 	}
 	st, err := s.buildState(cfg)
 	if err != nil {
@@ -317,6 +327,12 @@ func (s *Service) Run(ctx context.Context) error {
 	// Own addresses follow the kernel's address and link events.
 	stopWatch := s.watchInterfaces(ctx)
 	defer stopWatch()
+	// Changes to the table by others are repaired (selfheal.go).
+	stopRuleWatch := s.watchRuleset(ctx)
+	defer stopRuleWatch()
+	if s.metrics != nil {
+		s.metrics.SetTablePresent(true)
+	}
 
 	// Only now are candidates inspected: say so (tests and the demo wait for it).
 	s.log.Info("inspecting", "queues", fmt.Sprintf("%d..%d", cfg.Ruleset.QueueNum, cfg.Ruleset.QueueNum+cfg.Ruleset.Queues-1),
@@ -331,6 +347,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 
 	runErr := ctl.loop(ctx, hup)
+	// Stopping: no more table checks, before a --teardown-on-exit.
+	ctl.stopping = true
+	stopRuleWatch()
 
 	// Stop reading first (unbinding the queues lets bypass accept new
 	// candidates), then write what the readers handed over.
@@ -354,7 +373,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.Info("stopped", "candidates", s.totalCandidates(), "dropped", s.stats.Dropped.Load(),
 		"pongs", s.stats.PongsSent.Load(), "pongs_withheld", s.stats.PongsLimited.Load(), "peers_learned", ctl.peersLearned, "probes_sent", ctl.probesSent,
 		"set_write_errors", ctl.writeErrors, "evidence_lost", s.stats.LearnDropped.Load(), "peers_over_budget", ctl.peersOverBudget, "set_full_drops", ctl.setFullDrops,
-		"forged_mac_mismatch", ctl.macs.mismatches, "forged_unresolved", ctl.macs.unresolved)
+		"forged_mac_mismatch", ctl.macs.mismatches, "forged_unresolved", ctl.macs.unresolved, "table_repairs", ctl.tableRepairs)
 	return runErr
 }
 

@@ -351,9 +351,8 @@ func TestTableRemovedIsRecreated(t *testing.T) {
 		st, err := h.fw.Status(context.Background(), 0)
 		return err == nil && st.Present && has(t, h.fw, nft.SetPeers4, other.Addr())
 	})
-	if !bytes.Contains(h.syncLogs(), []byte("re-created")) {
-		t.Error("re-creating the table was not logged")
-	}
+	// Logged once the elements are restored.
+	eventually(t, "re-creating the table logged", func() bool { return bytes.Contains(h.syncLogs(), []byte("re-created")) })
 }
 
 // After a restart, a locked client whose element carries its port in the
