@@ -115,24 +115,38 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return p, nil
 }
 
-// missingInterfaces returns a warning for each LAN or WAN interface that
-// does not exist (yet): the rules match interface names, so this is legal,
-// but often a typo.
-func (inv *invocation) missingInterfaces(cfg nft.Config) ([]string, error) {
+// missingIface is a LAN or WAN interface that does not exist (yet).
+type missingIface struct{ opt, name string }
+
+// absentInterfaces lists the LAN and WAN interfaces of cfg that do not
+// exist (yet): the rules match interface names, so this is legal, but
+// often a typo.
+func (inv *invocation) absentInterfaces(cfg nft.Config) ([]missingIface, error) {
 	names, err := inv.env.interfaceNames()
 	if err != nil {
 		return nil, err
 	}
-	var warns []string
+	var out []missingIface
 	for _, l := range []struct {
 		opt  string
 		list []string
 	}{{optLAN, cfg.LAN}, {optWAN, cfg.WAN}} {
 		for _, n := range l.list {
 			if !slices.Contains(names, n) {
-				warns = append(warns, fmt.Sprintf("--%s: interface %q does not exist (yet); its rules match once it appears", l.opt, n))
+				out = append(out, missingIface{l.opt, n})
 			}
 		}
 	}
-	return warns, nil
+	return out, nil
+}
+
+// missingInterfaces returns a warning for each interface absentInterfaces
+// finds.
+func (inv *invocation) missingInterfaces(cfg nft.Config) ([]string, error) {
+	missing, err := inv.absentInterfaces(cfg)
+	var warns []string
+	for _, m := range missing {
+		warns = append(warns, fmt.Sprintf("--%s: interface %q does not exist (yet); its rules match once it appears", m.opt, m.name))
+	}
+	return warns, err
 }

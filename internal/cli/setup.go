@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -155,21 +154,12 @@ func (inv *invocation) checkInterfaces(c *cli.Context, cfg nft.Config) error {
 	if c.Bool(optAllowMissing) {
 		return nil
 	}
-	names, err := inv.env.interfaceNames()
-	if err != nil {
-		return nil // reported as a warning by interfaceWarnings
+	missing, err := inv.absentInterfaces(cfg)
+	if err != nil || len(missing) == 0 {
+		return nil // an error is reported as a warning by interfaceWarnings
 	}
-	for _, l := range []struct {
-		opt  string
-		list []string
-	}{{optLAN, cfg.LAN}, {optWAN, cfg.WAN}} {
-		for _, n := range l.list {
-			if !slices.Contains(names, n) {
-				return inv.badOption(l.opt, "interface %q does not exist; fix the name, or give --%s for one that appears later (PPP, hot-plug)", n, optAllowMissing)
-			}
-		}
-	}
-	return nil
+	m := missing[0]
+	return inv.badOption(m.opt, "interface %q does not exist; fix the name, or give --%s for one that appears later (PPP, hot-plug)", m.name, optAllowMissing)
 }
 
 // printCheck prints the result of --check: the effective value of every

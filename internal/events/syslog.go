@@ -32,13 +32,37 @@ func severityOf(l slog.Level) severity {
 	}
 }
 
-// syslogHandler formats records (text or JSON, without time: syslog adds
-// it) and sends each as one syslog message with the severity of its level.
-// It holds one handler per severity, each writing to the syslog connection
-// with that severity, so no output has to be parsed.
-type syslogHandler [numSeverities]slog.Handler
+// levelHandlers holds one handler per severity and gives each record to
+// the one of its level, so that each output (a syslog severity, a journald
+// priority prefix) is chosen without parsing what was formatted.
+type levelHandlers [numSeverities]slog.Handler
 
-func newSyslogHandler(w *syslog.Writer, newHandler handlerFunc, level slog.Level) syslogHandler {
+func (h levelHandlers) Enabled(ctx context.Context, l slog.Level) bool {
+	return h[severityOf(l)].Enabled(ctx, l)
+}
+
+func (h levelHandlers) Handle(ctx context.Context, r slog.Record) error {
+	return h[severityOf(r.Level)].Handle(ctx, r)
+}
+
+func (h levelHandlers) WithAttrs(attrs []slog.Attr) slog.Handler {
+	for i := range h {
+		h[i] = h[i].WithAttrs(attrs)
+	}
+	return h
+}
+
+func (h levelHandlers) WithGroup(name string) slog.Handler {
+	for i := range h {
+		h[i] = h[i].WithGroup(name)
+	}
+	return h
+}
+
+// newSyslogHandler formats records (text or JSON, without time: syslog
+// adds it) and sends each as one syslog message with the severity of its
+// level.
+func newSyslogHandler(w *syslog.Writer, newHandler handlerFunc, level slog.Level) levelHandlers {
 	opts := &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
@@ -48,20 +72,18 @@ func newSyslogHandler(w *syslog.Writer, newHandler handlerFunc, level slog.Level
 			return durationText(groups, a)
 		},
 	}
-	var h syslogHandler
+	var h levelHandlers
 	for s := range numSeverities {
 		h[s] = newHandler(severityWriter{w, s}, opts)
 	}
 	return h
 }
 
-// prefixHandler writes each record on one line that starts with the
+// newPrefixHandler writes each record on one line that starts with the
 // priority prefix of its level ("<3>" error, "<4>" warning, "<6>" info,
 // "<7>" debug), which journald reads as the record's priority.
-type prefixHandler [numSeverities]slog.Handler
-
-func newPrefixHandler(w io.Writer, newHandler handlerFunc, opts *slog.HandlerOptions) prefixHandler {
-	var h prefixHandler
+func newPrefixHandler(w io.Writer, newHandler handlerFunc, opts *slog.HandlerOptions) levelHandlers {
+	var h levelHandlers
 	for s := range numSeverities {
 		h[s] = newHandler(prefixWriter{w: w, prefix: journalPrefix[s]}, opts)
 	}
@@ -69,28 +91,6 @@ func newPrefixHandler(w io.Writer, newHandler handlerFunc, opts *slog.HandlerOpt
 }
 
 var journalPrefix = [numSeverities]string{sevDebug: "<7>", sevInfo: "<6>", sevWarning: "<4>", sevErr: "<3>"}
-
-func (h prefixHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h[severityOf(l)].Enabled(ctx, l)
-}
-
-func (h prefixHandler) Handle(ctx context.Context, r slog.Record) error {
-	return h[severityOf(r.Level)].Handle(ctx, r)
-}
-
-func (h prefixHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	for i := range h {
-		h[i] = h[i].WithAttrs(attrs)
-	}
-	return h
-}
-
-func (h prefixHandler) WithGroup(name string) slog.Handler {
-	for i := range h {
-		h[i] = h[i].WithGroup(name)
-	}
-	return h
-}
 
 // prefixWriter writes each Write (one record, as slog's handlers write
 // them) with prefix in front, in one write.
@@ -104,28 +104,6 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
-}
-
-func (h syslogHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h[severityOf(l)].Enabled(ctx, l)
-}
-
-func (h syslogHandler) Handle(ctx context.Context, r slog.Record) error {
-	return h[severityOf(r.Level)].Handle(ctx, r)
-}
-
-func (h syslogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	for i := range h {
-		h[i] = h[i].WithAttrs(attrs)
-	}
-	return h
-}
-
-func (h syslogHandler) WithGroup(name string) slog.Handler {
-	for i := range h {
-		h[i] = h[i].WithGroup(name)
-	}
-	return h
 }
 
 // severityWriter writes each Write as one syslog message of one severity.
