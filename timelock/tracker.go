@@ -10,7 +10,7 @@ import (
 const MaxWait = time.Minute
 
 // RestoredReason is the Reason of clients rebuilt by Restore.
-const RestoredReason = "restored from kernel set"
+const RestoredReason = "unknown: lock found in the kernel at start"
 
 // Config configures a Tracker.
 type Config struct {

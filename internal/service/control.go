@@ -179,7 +179,7 @@ func (c *control) loop(ctx context.Context, hup <-chan os.Signal) error {
 		case <-timer.C:
 			c.tick(ctx)
 		case <-storeTick:
-			c.saveStore()
+			_ = c.saveStore() // logged; the next save tries again
 		case <-summaryTick:
 			c.summary(ctx, true)
 		case <-metricsTick:
@@ -394,7 +394,9 @@ func (c *control) tick(ctx context.Context) {
 	for _, cl := range c.lapsed {
 		c.locks.forget(cl.Addr)
 		s.known.forget(cl.Addr)
-		st.events.ClientVanished(cl.Addr, slog.String("protocol", orUnknownProtocol(cl.Protocol)), slogReason(cl.Reason))
+		// reason says why the lock ended; locked_for why it began.
+		st.events.ClientVanished(cl.Addr, slog.String("protocol", orUnknownProtocol(cl.Protocol)),
+			slog.String("reason", "no sign of life within --timelock"), slog.String("locked_for", cl.Reason))
 		if c.cdir != nil {
 			if err := c.cdir.Remove(cl.Addr); err != nil {
 				s.log.Warn("client file not removed", "client", cl.Addr, "err", err)
@@ -459,13 +461,15 @@ func (c *control) probeSource(st *runState, client netip.Addr) netip.Addr {
 	return st.ifs.probeSource(client)
 }
 
-func (c *control) saveStore() {
+func (c *control) saveStore() error {
 	if c.store == nil {
-		return
+		return nil
 	}
 	if err := c.store.Save(); err != nil {
 		c.s.log.Error("storefile not saved", "file", c.store.Path(), "err", err)
+		return fmt.Errorf("storefile %s not saved: %w", c.store.Path(), err)
 	}
+	return nil
 }
 
 // summary reads the kernel's rule counters and set sizes into the metrics;
@@ -590,10 +594,13 @@ func (c *control) drain(ctx context.Context) {
 	}
 }
 
-// shutdown writes the storefile one last time.
-func (c *control) shutdown(ctx context.Context) {
-	c.saveStore()
+// shutdown writes the storefile one last time; a failure is the stop's
+// error (exit status 1), since the peers learned since the last save are
+// lost.
+func (c *control) shutdown(ctx context.Context) error {
+	err := c.saveStore()
 	c.macs.close()
+	return err
 }
 
 // orUnknownProtocol names the protocol of a lock restored without one.

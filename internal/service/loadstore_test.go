@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftwall/ftwall/inspect/inspecttest"
 	"github.com/ftwall/ftwall/internal/lab"
 	"github.com/ftwall/ftwall/internal/queue"
 	"github.com/ftwall/ftwall/nft"
@@ -119,5 +120,36 @@ func TestStorefileLoadFailure(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after the load failed")
+	}
+}
+
+// TestFinalSaveFailureIsTheStopsError: when the storefile cannot be written
+// at stop (its directory is gone), Run returns an error naming it, so the
+// process exits 1 instead of 0; the peers learned since the last save are
+// lost and the operator must know.
+func TestFinalSaveFailureIsTheStopsError(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := baseConfig()
+	cfg.Store = filepath.Join(dir, "peers")
+	cfg.StoreInterval = time.Hour
+	h := start(t, cfg)
+	eventually(t, "the service to start", func() bool { return strings.Contains(h.logs.String(), "inspecting") })
+	h.q.send(t, queue.HookForward, ifLAN, inspecttest.UDP(client, peer, inspecttest.Ping("KaZaA")))
+	eventually(t, "peer in peers4", func() bool { return has(t, h.fw, nft.SetPeers4, peer.Addr()) })
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	h.cancel()
+	h.cancel = nil
+	select {
+	case err := <-h.done:
+		if err == nil || !strings.Contains(err.Error(), "storefile") || !strings.Contains(err.Error(), cfg.Store) {
+			t.Errorf("Run after a failed final save: %v, want an error naming the storefile", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop")
 	}
 }

@@ -270,8 +270,8 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("apply ruleset: %w", err)
 	}
-	s.log.Info("ruleset applied", "table", "inet "+nft.TableName, "backend", res.Backend.String(),
-		"created", res.Created, "changed", res.Changed, "dry_run", cfg.DryRun)
+	// nft logs "ruleset applied" with the backend, the fingerprint and what
+	// changed; the "inspecting" line below says the rest once.
 
 	if cfg.MetricsListen != "" {
 		ln, err := metrics.Listen(cfg.MetricsListen)
@@ -336,7 +336,8 @@ func (s *Service) Run(ctx context.Context) error {
 
 	// Only now are candidates inspected: say so (tests and the demo wait for it).
 	s.log.Info("inspecting", "queues", fmt.Sprintf("%d..%d", cfg.Ruleset.QueueNum, cfg.Ruleset.QueueNum+cfg.Ruleset.Queues-1),
-		"lan", cfg.Ruleset.LAN, "timelock", cfg.Ruleset.TimeLock, "peer_timeout", cfg.Ruleset.PeerTimeout)
+		"lan", cfg.Ruleset.LAN, "timelock", cfg.Ruleset.TimeLock, "peer_timeout", cfg.Ruleset.PeerTimeout,
+		"backend", res.Backend.String(), "dry_run", cfg.DryRun)
 
 	hup := s.deps.Signals
 	if hup == nil {
@@ -362,7 +363,9 @@ func (s *Service) Run(ctx context.Context) error {
 	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	ctl.drain(finish)
-	ctl.shutdown(finish)
+	if err := ctl.shutdown(finish); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
 	if s.state.Load().cfg.TeardownOnExit {
 		if _, err := s.fw.Teardown(finish); err != nil {
 			runErr = errors.Join(runErr, fmt.Errorf("teardown on exit: %w", err))
