@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ftwall/ftwall/internal/buildinfo"
 	"github.com/ftwall/ftwall/internal/service"
 )
 
@@ -111,7 +112,7 @@ func (inv *invocation) app() *cli.App {
 			"with - as _, lists separated by commas, e.g. `FTWALL_PEER_TIMEOUT=12h`, `FTWALL_LAN=eth1,eth2`)\n" +
 			"or in the YAML file given with --config (keys are option names). Precedence: flag,\n" +
 			"environment, file, default. Exit status: 0 success, 1 runtime error, 2 usage error, 3 status found no table.",
-		Version:   version(),
+		Version:   buildinfo.Version(),
 		Writer:    e.stdout,
 		ErrWriter: e.stderr,
 		Flags:     []cli.Flag{configFlag(), &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help", DisableDefaultText: true}},

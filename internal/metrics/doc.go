@@ -4,15 +4,30 @@
 //
 // Metrics (all prefixed ftwall_):
 //
-//	candidates_total{kind}            candidate packets inspected, by kind
+//	build_info{version,goversion,backend}  always 1
+//	candidates_total{protocol,kind}   candidate packets inspected
 //	verdicts_total{verdict}           verdicts on candidates: accept, drop
 //	peers_learned_total               peers added to the block set
+//	peers_over_budget_total           peers not learned: the client's budget was spent
+//	forged_sources_total{reason}      evidence ignored by the MAC check
 //	clients_locked                    time-locked clients now
+//	locks_kept_by_kernel_total        locks the kernel refreshed by itself
 //	probes_sent_total                 time-lock probes sent
 //	probes_answered_total             probes answered by the client
 //	spoofed_pongs_sent_total          spoofed pongs sent to clients
+//	spoofed_pongs_withheld_total      pongs withheld by --pong-rate/--pong-burst
+//	packets_not_sent_total{what,reason} replies and probes dropped instead of sent
+//	evidence_lost_total               evidence the control goroutine could not take
+//	failopen_bypassed                 candidates let through uninspected (estimate)
 //	set_elements{set}                 elements in each nftables set
+//	set_full_total{set}               elements not added: the set was full
 //	set_write_duration_seconds        latency of set element writes
+//	table_present                     1 while table inet ftwall exists
+//	table_repairs_total               re-applications after others changed the table
+//	streams_tracked                   LAN connection starts waiting to be judged
+//	streams_evicted_total             starts forgotten because the table was full
+//	streams_refused_total             starts dropped: the host had 64 waiting
+//	stream_rewrites_total             retransmissions that changed bytes seen
 //	rule_packets_total{rule}          kernel rule counters, by rule comment
 //	rule_bytes_total{rule}
 //	queue_packets_total{queue}        from /proc/net/netfilter/nfnetlink_queue:

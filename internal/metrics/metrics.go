@@ -43,6 +43,7 @@ type Metrics struct {
 	rules          *ruleCollector
 	tableRepairs   prometheus.Counter
 	tablePresent   prometheus.Gauge
+	buildInfo      *prometheus.GaugeVec
 }
 
 // Option configures New.
@@ -136,6 +137,9 @@ func New(opts ...Option) *Metrics {
 			Name: "ftwall_table_repairs_total",
 			Help: "Times ftwall re-applied table inet ftwall after someone else had removed or changed the table or one of its chains, rules or sets (nft flush ruleset, nft -f of a file that starts with flush ruleset, nft delete …), refilling the peer and lock sets that came back empty from the storefile and the time-lock state.",
 		}),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ftwall_build_info", Help: "Always 1: the running ftwall's version, the Go version it was built with, and the queue backend in use.",
+		}, []string{"version", "goversion", "backend"}),
 		tablePresent: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ftwall_table_present",
 			Help: "1 when table inet ftwall existed at ftwall's last check, 0 when it did not; checked once a second and on every nftables change notification.",
@@ -149,7 +153,7 @@ func New(opts ...Option) *Metrics {
 	}
 	m.reg.MustRegister(
 		m.candidates, m.verdicts, m.peersLearned, m.clientsLocked,
-		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.overBudget, m.forged, m.setFull, m.bypassed, m.kernelRefresh, m.setElements, m.setWrite, m.tableRepairs, m.tablePresent,
+		m.probesSent, m.probesAnswered, m.pongsSent, m.pongsWithheld, m.notSent, m.evidenceLost, m.overBudget, m.forged, m.setFull, m.bypassed, m.kernelRefresh, m.setElements, m.setWrite, m.tableRepairs, m.tablePresent, m.buildInfo,
 		m.rules, newQueueCollector(o.queueStats), newStreamCollector(o.streamStats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -268,4 +272,11 @@ func (m *Metrics) SetTablePresent(present bool) {
 		v = 1
 	}
 	m.tablePresent.Set(v)
+}
+
+// SetBuildInfo sets ftwall_build_info's one series (version, Go version,
+// queue backend), replacing any earlier one.
+func (m *Metrics) SetBuildInfo(version, goVersion, backend string) {
+	m.buildInfo.Reset()
+	m.buildInfo.WithLabelValues(version, goVersion, backend).Set(1)
 }

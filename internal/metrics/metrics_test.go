@@ -203,3 +203,16 @@ func TestStreamStatsScraped(t *testing.T) {
 		}
 	}
 }
+
+func TestBuildInfo(t *testing.T) {
+	m := New(QueueStatsFile(filepath.Join(t.TempDir(), "none")))
+	m.SetBuildInfo("0.1.0", "go1.26.8", "native")
+	m.SetBuildInfo("0.1.0", "go1.26.8", "compat") // replaces the first
+	got := scrape(t, m.Handler())
+	if v, ok := got[`ftwall_build_info{backend="compat",goversion="go1.26.8",version="0.1.0"}`]; !ok || v != 1 {
+		t.Errorf("build info: %v", got)
+	}
+	if _, ok := got[`ftwall_build_info{backend="native",goversion="go1.26.8",version="0.1.0"}`]; ok {
+		t.Error("the replaced build info is still there")
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/ftwall/ftwall/inspect"
 	"github.com/ftwall/ftwall/inspect/stream"
+	"github.com/ftwall/ftwall/internal/buildinfo"
 	"github.com/ftwall/ftwall/internal/events"
 	"github.com/ftwall/ftwall/internal/metrics"
 	"github.com/ftwall/ftwall/internal/queue"
@@ -282,6 +283,8 @@ func (s *Service) Run(ctx context.Context) error {
 			st := s.streams.Stats()
 			return metrics.StreamStats{Tracked: st.Tracked, Evicted: st.Evicted, Refused: st.Refused, Rewritten: st.Conflicts}
 		}))
+		v, gov := buildinfo.Module()
+		s.metrics.SetBuildInfo(v, gov, res.Backend.String())
 		go func() {
 			if err := metrics.ServeListener(ctx, ln, s.metrics.Handler(), s.log); err != nil {
 				s.log.Error("metrics listener stopped", "err", err)
