@@ -75,8 +75,15 @@ func TestUnitCheckCommandAcceptsExampleConfig(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "github.com/ftwall/ftwall/cmd/ftwall").CombinedOutput(); err != nil {
 		t.Fatalf("build ftwall: %v\n%s", err, out)
 	}
+	// systemd makes /var/lib/ftwall (StateDirectory) before ExecStartPre;
+	// a temporary directory stands in for it.
+	state := t.TempDir()
+	args := make([]string, len(pre))
+	for i, a := range pre {
+		args[i] = strings.Replace(a, "/var/lib/ftwall/", state+"/", 1)
+	}
 	check := func(config string) ([]byte, error) {
-		cmd := exec.Command(bin, pre...)
+		cmd := exec.Command(bin, args...)
 		// The example's eth0 and eth1 are placeholders this machine may
 		// not have.
 		cmd.Env = append(os.Environ(), "FTWALL_CONFIG="+config, "FTWALL_ALLOW_MISSING_INTERFACES=true")

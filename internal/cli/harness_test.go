@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -108,6 +109,14 @@ func newHarness(t *testing.T) *harness {
 			return false, nil
 		},
 		interfaceNames: func() ([]string, error) { return h.ifaces, nil },
+		// Directories exist unless their path says "missing" (the real
+		// /var/lib/ftwall is made by systemd's StateDirectory).
+		checkDir: func(path string) error {
+			if strings.Contains(path, "missing") {
+				return errors.New("does not exist")
+			}
+			return nil
+		},
 		newLogger: func(w io.Writer, format string, level slog.Level, syslog bool) (*slog.Logger, io.Closer, error) {
 			h.logArg.format, h.logArg.level, h.logArg.syslog = format, level, syslog
 			return slog.New(slog.NewTextHandler(w, nil)), io.NopCloser(nil), nil

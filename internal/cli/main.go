@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -45,6 +46,8 @@ type env struct {
 	hasCapability func(capability) (bool, error)
 	// interfaceNames lists the host's network interfaces.
 	interfaceNames func() ([]string, error)
+	// checkDir returns nil when path is an existing directory.
+	checkDir func(path string) error
 	// newLogger builds run's logger.
 	newLogger func(w io.Writer, format string, level slog.Level, syslog bool) (*slog.Logger, io.Closer, error)
 	// notifySignals wires SIGINT/SIGTERM to ctx; tests turn it off.
@@ -68,6 +71,7 @@ func newEnv(stdout, stderr io.Writer) *env {
 		defaultLAN:     audit.DefaultLAN,
 		hasCapability:  hasCapability,
 		interfaceNames: systemInterfaceNames,
+		checkDir:       existingDir,
 		newLogger:      events.NewLogger,
 		notifySignals:  true,
 	}
@@ -117,4 +121,18 @@ func systemInterfaceNames() ([]string, error) {
 		names = append(names, i.Name)
 	}
 	return names, nil
+}
+
+// existingDir returns nil when path is an existing directory, else why not.
+func existingDir(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errors.New("does not exist")
+	case err != nil:
+		return err
+	case !st.IsDir():
+		return errors.New("is not a directory")
+	}
+	return nil
 }

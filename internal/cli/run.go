@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -159,6 +160,13 @@ func (inv *invocation) runConfig(c *cli.Context) (service.Config, logSettings, e
 	}
 	if cfg.StoreInterval <= 0 {
 		return cfg, logs, inv.badOption(optStoreInterval, "%s: want a positive duration", cfg.StoreInterval)
+	}
+	if cfg.Store != "" {
+		// The storefile is written next to itself (a temporary file, then a
+		// rename): without its directory every save fails.
+		if dir := filepath.Dir(cfg.Store); inv.env.checkDir(dir) != nil {
+			return cfg, logs, inv.badOption(optStore, "%s: its directory %s %v", cfg.Store, dir, inv.env.checkDir(dir))
+		}
 	}
 	if cfg.SummaryInterval < 0 {
 		return cfg, logs, inv.badOption(optSummaryInterval, "%s is negative (0 turns the summary off)", cfg.SummaryInterval)

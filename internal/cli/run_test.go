@@ -217,3 +217,18 @@ func checkDetectors(t *testing.T, c *service.Config, names []string) {
 	}
 	c.Detectors, c.Ruleset.Queue = nil, nil
 }
+
+// A storefile whose directory does not exist fails the check (every save
+// would fail), and the start.
+func TestRunStoreDirectoryMissing(t *testing.T) {
+	h := newHarness(t)
+	for _, args := range [][]string{{"run", "--check", "--lan", "lan0", "--store", "/var/lib/missing/peers"}, {"run", "--lan", "lan0", "--store", "/var/lib/missing/peers"}} {
+		if code := h.run(args...); code != ExitUsage || !strings.Contains(h.stderr.String(), "--store: /var/lib/missing/peers: its directory /var/lib/missing does not exist") {
+			t.Errorf("ftwall %v: exit %d, stderr %q", args, code, h.stderr.String())
+		}
+	}
+	if len(h.ran) != 0 {
+		t.Error("the service was started")
+	}
+	h.mustRun("run", "--check", "--lan", "lan0", "--store", "/var/lib/ftwall/peers")
+}
