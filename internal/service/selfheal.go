@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ftwall/ftwall/internal/store"
@@ -73,11 +72,7 @@ func (s *Service) watchRuleset(ctx context.Context) (stop func()) {
 		s.log.Warn("nftables notifications not followed: changes to table inet ftwall by others are found by the check every second alone", "err", err)
 		return func() {}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	return goStoppable(ctx, func(ctx context.Context) {
 		err := w.Run(ctx, func(ch nft.Change) {
 			if ch.Overflow {
 				s.log.Debug("nftables notifications lost (socket buffer overflow); checking the table")
@@ -89,11 +84,7 @@ func (s *Service) watchRuleset(ctx context.Context) (stop func()) {
 		if err != nil {
 			s.log.Warn("nftables notifications no longer followed: changes to table inet ftwall by others are found by the check every second alone", "err", err)
 		}
-	}()
-	return func() {
-		cancel()
-		wg.Wait()
-	}
+	})
 }
 
 // checkTable compares the table with the ruleset last applied and repairs

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"sync"
 
 	"github.com/ftwall/ftwall/internal/rtnl"
 )
@@ -30,19 +29,27 @@ func (s *Service) watchInterfaces(ctx context.Context) (stop func()) {
 		s.log.Warn("address and link changes are not followed: own addresses are re-read only at start, on reload and when a new interface appears", "err", err)
 		return func() {}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	stop = goStoppable(ctx, func(ctx context.Context) {
 		if err := w.Run(ctx, s.requestIfaceRefresh); err != nil {
 			s.log.Warn("address and link changes no longer followed: own addresses are re-read only on reload and when a new interface appears", "err", err)
 		}
-	}()
+	})
 	// Changes between New's first look and the subscription.
 	s.requestIfaceRefresh()
+	return stop
+}
+
+// goStoppable runs f in a goroutine with a context of its own; stop
+// cancels it and waits until f has returned.
+func goStoppable(ctx context.Context, f func(ctx context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(ctx)
+	}()
 	return func() {
 		cancel()
-		wg.Wait()
+		<-done
 	}
 }

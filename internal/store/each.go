@@ -43,25 +43,10 @@ func (s *Store) Each(fn func(Peer) error) error {
 	if !errors.Is(err, errUnsorted) {
 		return err
 	}
-	m := make(map[netip.Addr]slot)
-	if _, err := readFile(s.path, func(p Peer) error {
-		if p.LastSeen.Unix() >= cutoff {
-			s.putLocked(m, p)
-		}
-		return nil
-	}); err != nil {
+	rest, err := s.mergeInMemory(pend, cutoff)
+	if err != nil {
 		return err
 	}
-	for _, p := range pend {
-		s.putLocked(m, p)
-	}
-	rest := make([]Peer, 0, len(m))
-	s.mu.Lock()
-	for a, sl := range m {
-		rest = append(rest, s.peerOf(a, sl))
-	}
-	s.mu.Unlock()
-	slices.SortFunc(rest, func(a, b Peer) int { return a.Addr.Compare(b.Addr) })
 	// fn saw the peers up to last already; the rest follow.
 	for _, p := range rest {
 		if last.IsValid() && !last.Less(p.Addr) {

@@ -455,6 +455,17 @@ func (s *Store) merge(pend []Peer, cutoff int64) source {
 // writeSorted writes the old file (out of order, read into memory) merged
 // with pend, sorted.
 func (s *Store) writeSorted(pend []Peer, cutoff int64) (int64, error) {
+	all, err := s.mergeInMemory(pend, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	return s.write(slicePeers(all))
+}
+
+// mergeInMemory reads the old file (out of order) with the peers seen since
+// cutoff, merges pend into it (the newest entry per address wins) and
+// returns all of them sorted by address.
+func (s *Store) mergeInMemory(pend []Peer, cutoff int64) ([]Peer, error) {
 	m := make(map[netip.Addr]slot)
 	if _, err := readFile(s.path, func(p Peer) error {
 		if p.LastSeen.Unix() >= cutoff {
@@ -462,7 +473,7 @@ func (s *Store) writeSorted(pend []Peer, cutoff int64) (int64, error) {
 		}
 		return nil
 	}); err != nil {
-		return 0, err
+		return nil, err
 	}
 	for _, p := range pend {
 		s.putLocked(m, p)
@@ -474,7 +485,7 @@ func (s *Store) writeSorted(pend []Peer, cutoff int64) (int64, error) {
 	}
 	s.mu.Unlock()
 	slices.SortFunc(all, func(a, b Peer) int { return a.Addr.Compare(b.Addr) })
-	return s.write(slicePeers(all))
+	return all, nil
 }
 
 // checkHeader reads the first line of r and checks it when it is a format
