@@ -28,8 +28,10 @@ type Drift struct {
 // Firewall: there is nothing to compare the table with.
 var ErrNotApplied = errors.New("no ruleset applied yet through this connection (Setup first)")
 
-// writableSets are the sets filled at run time (peers, locks), in order.
-func writableSets() []string { return []string{SetPeers4, SetPeers6, SetLocked4, SetLocked6} }
+// writableSets are the sets filled at run time (peers, locks, pardons), in order.
+func writableSets() []string {
+	return []string{SetPeers4, SetPeers6, SetLocked4, SetLocked6, SetPardon4, SetPardon6}
+}
 
 // Check reads the table (its chains, rules and set definitions, not the
 // elements) and compares it with the ruleset of the last successful Setup.

@@ -48,10 +48,10 @@ func TestFakeCheck(t *testing.T) {
 	}
 
 	f.RemoveTable()
-	if d, _ := f.Check(ctx); d.Present || d.InSync || len(d.MissingSets) != 4 {
+	if d, _ := f.Check(ctx); d.Present || d.InSync || len(d.MissingSets) != 6 {
 		t.Fatalf("Check after the table was removed = %+v", d)
 	}
-	if res, _ := f.Setup(ctx, cfg, SetupOptions{}); !res.Created || len(res.NewSets) != 4 {
+	if res, _ := f.Setup(ctx, cfg, SetupOptions{}); !res.Created || len(res.NewSets) != 6 {
 		t.Fatalf("Setup after the table was removed = %+v", res)
 	}
 	if d, _ := f.Check(ctx); !d.InSync {

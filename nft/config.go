@@ -40,6 +40,10 @@ type Config struct {
 	// kernel queues to the inspector. A disabled detector has none here and
 	// so no rule in the kernel.
 	Queue []QueueRule
+	// Observe builds only the chains that queue candidates (forward,
+	// from_lan, input), for `ftwall run --dry-run`: no rule drops, resets
+	// or refreshes anything.
+	Observe bool
 }
 
 // OptionError is a configuration error; Option is the command-line option it

@@ -32,17 +32,17 @@ type setKind struct {
 
 func lookupSet(name string) (setKind, error) {
 	switch name {
-	case SetPeers4, SetLocked4:
+	case SetPeers4, SetLocked4, SetPardon4:
 		return setKind{name: name, writable: true}, nil
-	case SetPeers6, SetLocked6:
+	case SetPeers6, SetLocked6, SetPardon6:
 		return setKind{name: name, v6: true, writable: true}, nil
 	case SetAllow4:
 		return setKind{name: name}, nil
 	case SetAllow6:
 		return setKind{name: name, v6: true}, nil
 	}
-	return setKind{}, fmt.Errorf("unknown set %q (ftwall's sets are %s, %s, %s, %s, %s and %s)",
-		name, SetPeers4, SetPeers6, SetLocked4, SetLocked6, SetAllow4, SetAllow6)
+	return setKind{}, fmt.Errorf("unknown set %q (ftwall's sets are %s, %s, %s, %s, %s, %s, %s and %s)",
+		name, SetPeers4, SetPeers6, SetLocked4, SetLocked6, SetPardon4, SetPardon6, SetAllow4, SetAllow6)
 }
 
 func writableSet(name string) (setKind, error) {

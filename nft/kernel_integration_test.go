@@ -265,7 +265,7 @@ func TestIntegrationSetupKeepsElements(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range st.Sets {
-		want := map[string]time.Duration{SetPeers4: 48 * time.Hour, SetPeers6: 48 * time.Hour}[s.Name]
+		want := map[string]time.Duration{SetPeers4: 48 * time.Hour, SetPeers6: 48 * time.Hour, SetPardon4: DefaultPardon, SetPardon6: DefaultPardon}[s.Name]
 		if s.Timeout != want {
 			t.Errorf("set %s default timeout %v, want %v", s.Name, s.Timeout, want)
 		}
@@ -517,6 +517,7 @@ func TestIntegrationStatus(t *testing.T) {
 	}{
 		SetPeers4: {50, 10, 24 * time.Hour}, SetPeers6: {20, 10, 24 * time.Hour},
 		SetLocked4: {3, 3, 2 * time.Minute}, SetLocked6: {0, 0, 2 * time.Minute},
+		SetPardon4: {0, 0, DefaultPardon}, SetPardon6: {0, 0, DefaultPardon},
 		SetAllow4: {1, 1, 0}, SetAllow6: {1, 1, 0},
 	}
 	if len(st.Sets) != len(want) {

@@ -1,5 +1,7 @@
 package nft
 
+import "time"
+
 // TableName is the name of ftwall's own table; its family is inet, so one
 // table serves IPv4 and IPv6.
 const TableName = "ftwall"
@@ -14,6 +16,13 @@ const (
 	// default element timeout Config.TimeLock).
 	SetLocked4 = "locked4"
 	SetLocked6 = "locked6"
+	// SetPardon4 and SetPardon6 hold addresses an operator unblocked or
+	// unlocked (ftwall unblock/unlock): ftwall learns no peer and locks no
+	// client there until the element expires (flag timeout, default element
+	// timeout DefaultPardon). No rule uses them; they keep the pardon in the
+	// kernel across restarts of ftwall run.
+	SetPardon4 = "pardon4"
+	SetPardon6 = "pardon6"
 	// SetAllow4 and SetAllow6 are interval sets built from Config.Allow:
 	// addresses ftwall never blocks, locks or learns.
 	SetAllow4 = "allow4"
@@ -30,6 +39,9 @@ const (
 	SetLockReset4 = "lock_rst4"
 	SetLockReset6 = "lock_rst6"
 )
+
+// DefaultPardon is the default lifetime of a pardon4/pardon6 element.
+const DefaultPardon = 24 * time.Hour
 
 // DefaultMaxPeers is the default size of peers4 and peers6: twice the
 // million peers ftwall is measured with (BENCHMARKS.md, P4).
@@ -128,6 +140,6 @@ func chainOrder() []string {
 }
 
 // setNames returns every set of the table in a fixed order.
-func setNames() [6]string {
-	return [6]string{SetPeers4, SetPeers6, SetLocked4, SetLocked6, SetAllow4, SetAllow6}
+func setNames() [8]string {
+	return [8]string{SetPeers4, SetPeers6, SetLocked4, SetLocked6, SetPardon4, SetPardon6, SetAllow4, SetAllow6}
 }

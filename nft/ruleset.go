@@ -103,6 +103,8 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 	peers6 := b.timeoutSet(SetPeers6, nftables.TypeIP6Addr, cfg.PeerTimeout)
 	locked4 := b.timeoutSet(SetLocked4, nftables.TypeIPAddr, cfg.TimeLock)
 	locked6 := b.timeoutSet(SetLocked6, nftables.TypeIP6Addr, cfg.TimeLock)
+	pardon4 := b.timeoutSet(SetPardon4, nftables.TypeIPAddr, DefaultPardon)
+	pardon6 := b.timeoutSet(SetPardon6, nftables.TypeIP6Addr, DefaultPardon)
 	// Rules refresh the locks themselves (update @locked4): flag dynamic,
 	// which needs a size.
 	for _, l := range []*setSpec{locked4, locked6} {
@@ -116,7 +118,7 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 	allowSet6 := b.intervalSet(SetAllow6, nftables.TypeIP6Addr, mergeRanges(allow6))
 	lanSet := b.ifnameSet(SetLAN, cfg.LAN)
 	wanSet := b.ifnameSet(SetWAN, cfg.WAN)
-	rs.sets = []*setSpec{peers4, peers6, locked4, locked6, allowSet4, allowSet6, lanSet, wanSet}
+	rs.sets = []*setSpec{peers4, peers6, locked4, locked6, pardon4, pardon6, allowSet4, allowSet6, lanSet, wanSet}
 	fromLAN := matchIfaces(expr.MetaKeyIIFNAME, lanSet.set, false)
 	// WAN is the interfaces named, or every interface that is not LAN.
 	fromWAN, toWAN := matchIfaces(expr.MetaKeyIIFNAME, lanSet.set, true), matchIfaces(expr.MetaKeyOIFNAME, lanSet.set, true)
@@ -264,6 +266,26 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 			in.rules = append(in.rules, queueRule(b, q, fromLAN, queue))
 		}
 		rs.chains = append(rs.chains, in)
+	}
+
+	if cfg.Observe {
+		// Dry-run: only what queues candidates to the inspector; nothing
+		// drops, resets or locks. The sets stay (empty) so that turning
+		// dry-run off only adds chains.
+		keep := rs.chains[:0]
+		for _, c := range rs.chains {
+			if n := c.chain.Name; n == ChainForward || n == ChainFromLAN || n == ChainInput {
+				keep = append(keep, c)
+			}
+		}
+		rs.chains = keep
+		sets := rs.sets[:0]
+		for _, st := range rs.sets {
+			if n := st.set.Name; n != SetLockReset4 && n != SetLockReset6 {
+				sets = append(sets, st)
+			}
+		}
+		rs.sets = sets
 	}
 
 	sum := sha256.Sum256([]byte(rs.render(false)))

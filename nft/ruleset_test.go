@@ -44,6 +44,18 @@ func goldenConfigs() map[string]struct {
 			Allow:       []netip.Prefix{netip.MustParsePrefix("0.0.0.0/1")},
 			PeerTimeout: 90 * time.Minute, TimeLock: 0, QueueNum: 100, Queues: 2, Queue: builtinQueue(),
 		}, BackendCompat},
+		// ftwall run --dry-run: the queue rules alone.
+		"observe-native": func() struct {
+			cfg Config
+			be  Backend
+		} {
+			c := validConfig()
+			c.Observe = true
+			return struct {
+				cfg Config
+				be  Backend
+			}{c, BackendNative}
+		}(),
 	}
 }
 

@@ -22,6 +22,7 @@ func (s *Store) Each(fn func(Peer) error) error {
 	cutoff := s.cutoff(s.now())
 	s.mu.Lock()
 	whole := s.whole
+	fn = skipDeleted(s.deletions(), fn)
 	pend := make([]Peer, 0, len(s.pending))
 	for a, sl := range s.pending {
 		if sl.seen >= cutoff {

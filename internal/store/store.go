@@ -43,6 +43,9 @@ type Store struct {
 	// read or written; math.MinInt64 when not known yet. A save rewrites
 	// the file once it has expired.
 	oldest    int64
+	// deleted are addresses forgotten (Delete) since the last save: the
+	// next save leaves them out of the file, reads skip them.
+	deleted   map[netip.Addr]struct{}
 	reasons   []string          // reason index → text; 0 is ""
 	reasonIdx map[string]uint16 // text → index
 }
@@ -123,7 +126,11 @@ func (s *Store) Put(p Peer) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.put(s.pending, p)
+	if s.put(s.pending, p) {
+		delete(s.deleted, p.Addr.Unmap())
+		return true
+	}
+	return false
 }
 
 // put merges p into m (s.mu held) and reports whether m changed.
@@ -152,7 +159,7 @@ func (s *Store) putLocked(m map[netip.Addr]slot, p Peer) bool {
 func (s *Store) Dirty() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.pending) > 0 || s.whole || s.rewrite || s.oldest < s.cutoff(s.now())
+	return len(s.pending) > 0 || len(s.deleted) > 0 || s.whole || s.rewrite || s.oldest < s.cutoff(s.now())
 }
 
 // Stream reads the storefile once, at start-up, and calls fn for every peer
@@ -173,6 +180,9 @@ func (s *Store) Stream(fn func(Peer) error) ([]LineError, error) {
 		return nil, err
 	}
 	defer f.Close()
+	s.mu.Lock()
+	fn = skipDeleted(s.deletions(), fn)
+	s.mu.Unlock()
 	cutoff := s.cutoff(s.now())
 	var (
 		prev    Peer
@@ -251,6 +261,9 @@ func (s *Store) Stream(fn func(Peer) error) ([]LineError, error) {
 		for a, sl := range s.pending {
 			s.put(all, s.peerOf(a, sl))
 		}
+		for a := range s.deleted {
+			delete(all, a)
+		}
 		s.pending, s.whole = all, true
 		return lineErrs, nil
 	}
@@ -293,6 +306,7 @@ func (s *Store) Peers() ([]Peer, error) {
 	s.mu.Lock()
 	m := make(map[netip.Addr]slot)
 	whole := s.whole
+	dels := s.deletions()
 	s.mu.Unlock()
 	cutoff := s.cutoff(s.now())
 	if !whole {
@@ -313,7 +327,9 @@ func (s *Store) Peers() ([]Peer, error) {
 	}
 	out := make([]Peer, 0, len(m))
 	for a, sl := range m {
-		out = append(out, s.peerOf(a, sl))
+		if _, gone := dels[a]; !gone {
+			out = append(out, s.peerOf(a, sl))
+		}
 	}
 	s.mu.Unlock()
 	slices.SortFunc(out, func(a, b Peer) int { return a.Addr.Compare(b.Addr) })
@@ -334,12 +350,12 @@ func (s *Store) Save() error {
 	now := s.now()
 	cutoff := s.cutoff(now)
 	s.mu.Lock()
-	if len(s.pending) == 0 && !s.whole && !s.rewrite && s.oldest >= cutoff {
+	if len(s.pending) == 0 && len(s.deleted) == 0 && !s.whole && !s.rewrite && s.oldest >= cutoff {
 		s.mu.Unlock()
 		return nil
 	}
-	snap, whole := s.pending, s.whole
-	s.pending, s.whole, s.rewrite = make(map[netip.Addr]slot), false, false
+	snap, whole, dels := s.pending, s.whole, s.deleted
+	s.pending, s.whole, s.rewrite, s.deleted = make(map[netip.Addr]slot), false, false, nil
 	pend := make([]Peer, 0, len(snap))
 	for a, sl := range snap {
 		if sl.seen >= cutoff {
@@ -352,11 +368,11 @@ func (s *Store) Save() error {
 	var oldest int64
 	var err error
 	if whole {
-		oldest, err = s.write(slicePeers(pend))
+		oldest, err = s.write(withoutDeleted(slicePeers(pend), dels))
 	} else {
-		oldest, err = s.write(s.merge(pend, cutoff))
+		oldest, err = s.write(withoutDeleted(s.merge(pend, cutoff), dels))
 		if errors.Is(err, errUnsorted) {
-			oldest, err = s.writeSorted(pend, cutoff)
+			oldest, err = s.writeSorted(pend, cutoff, dels)
 		}
 	}
 	s.mu.Lock()
@@ -370,6 +386,14 @@ func (s *Store) Save() error {
 		}
 		s.whole = s.whole || whole
 		s.rewrite = true
+		for a := range dels {
+			if _, back := s.pending[a]; !back {
+				if s.deleted == nil {
+					s.deleted = make(map[netip.Addr]struct{})
+				}
+				s.deleted[a] = struct{}{}
+			}
+		}
 		return err
 	}
 	s.oldest = oldest
@@ -454,12 +478,20 @@ func (s *Store) merge(pend []Peer, cutoff int64) source {
 
 // writeSorted writes the old file (out of order, read into memory) merged
 // with pend, sorted.
-func (s *Store) writeSorted(pend []Peer, cutoff int64) (int64, error) {
+func (s *Store) writeSorted(pend []Peer, cutoff int64, dels map[netip.Addr]struct{}) (int64, error) {
 	all, err := s.mergeInMemory(pend, cutoff)
 	if err != nil {
 		return 0, err
 	}
-	return s.write(slicePeers(all))
+	return s.write(withoutDeleted(slicePeers(all), dels))
+}
+
+// withoutDeleted is src without the addresses of dels.
+func withoutDeleted(src source, dels map[netip.Addr]struct{}) source {
+	if len(dels) == 0 {
+		return src
+	}
+	return func(yield func(Peer) error) error { return src(skipDeleted(dels, yield)) }
 }
 
 // mergeInMemory reads the old file (out of order) with the peers seen since
