@@ -42,7 +42,7 @@ type Store struct {
 	// oldest is the oldest last seen (Unix seconds) in the file as last
 	// read or written; math.MinInt64 when not known yet. A save rewrites
 	// the file once it has expired.
-	oldest    int64
+	oldest int64
 	// deleted are addresses forgotten (Delete) since the last save: the
 	// next save leaves them out of the file, reads skip them.
 	deleted   map[netip.Addr]struct{}
