@@ -385,3 +385,14 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// Fingerprint is the fingerprint of the ruleset that cfg builds with queue
+// backend be (native or compat), as the rule comments carry it: two
+// configurations with the same fingerprint build the same table.
+func Fingerprint(cfg Config, be Backend) (string, error) {
+	rs, err := buildRuleset(cfg, be)
+	if err != nil {
+		return "", err
+	}
+	return rs.fingerprint, nil
+}

@@ -28,6 +28,7 @@ type Tracker struct {
 	half    time.Duration
 	clients map[netip.Addr]*entry
 	heaps   [2]deadlineHeap
+	n6      int // IPv6 clients among clients
 }
 
 // New returns an empty Tracker.
@@ -51,6 +52,17 @@ func (t *Tracker) TimeLock() time.Duration { return t.lock }
 // Len returns the number of locked clients.
 func (t *Tracker) Len() int { return len(t.clients) }
 
+// Len6 returns the number of locked IPv6 clients (Len - Len6 are IPv4).
+func (t *Tracker) Len6() int { return t.n6 }
+
+// add tracks a new entry.
+func (t *Tracker) add(e *entry) {
+	t.clients[e.c.Addr] = e
+	if e.c.Addr.Is6() {
+		t.n6++
+	}
+}
+
 // normalize gives the key under which a client is tracked.
 func normalize(addr netip.Addr) netip.Addr { return addr.Unmap().WithZone("") }
 
@@ -73,7 +85,7 @@ func (t *Tracker) Evidence(now time.Time, addr netip.Addr, protocol string, port
 	if !ok {
 		e = &entry{idx: [2]int{-1, -1}}
 		e.c = Client{Addr: addr, FirstSeen: now, LastEvidence: now}
-		t.clients[addr] = e
+		t.add(e)
 	} else if now.After(e.c.LastEvidence) {
 		e.c.LastEvidence = now
 	}
@@ -140,7 +152,7 @@ func (t *Tracker) Restore(now time.Time, addr netip.Addr, remaining time.Duratio
 		LastEvidence: last,
 		Expires:      last.Add(t.lock),
 	}
-	t.clients[addr] = e
+	t.add(e)
 	t.place(e)
 }
 
@@ -204,6 +216,9 @@ func (t *Tracker) drop(e *entry) {
 		}
 	}
 	delete(t.clients, e.c.Addr)
+	if e.c.Addr.Is6() {
+		t.n6--
+	}
 }
 
 // Get returns a client's state.

@@ -406,6 +406,9 @@ func TestAgainstModel(t *testing.T) {
 	addrs := make([]netip.Addr, 40)
 	for i := range addrs {
 		addrs[i] = netip.AddrFrom4([4]byte{10, 0, 1, byte(i)})
+		if i%2 == 1 {
+			addrs[i] = netip.AddrFrom16([16]byte{0xfd, 0, 15: byte(i)})
+		}
 	}
 	now := t0
 	for i := 0; i < 20000; i++ {
@@ -460,8 +463,14 @@ func TestAgainstModel(t *testing.T) {
 			}
 			assertSameSet(t, i, "Expire", got, want)
 		}
-		if tr.Len() != len(model) {
-			t.Fatalf("op %d: Len %d, model %d", i, tr.Len(), len(model))
+		n6 := 0
+		for a := range model {
+			if a.Is6() {
+				n6++
+			}
+		}
+		if tr.Len() != len(model) || tr.Len6() != n6 {
+			t.Fatalf("op %d: Len %d Len6 %d, model %d and %d", i, tr.Len(), tr.Len6(), len(model), n6)
 		}
 		// NextEvent must never overshoot a deadline of the model.
 		next := tr.NextEvent(now)

@@ -253,6 +253,9 @@ func (m *Metrics) LockKeptByKernel() { m.kernelRefresh.Inc() }
 // SetSetSize sets the number of elements of an nftables set.
 func (m *Metrics) SetSetSize(set string, n int) { m.setElements.WithLabelValues(set).Set(float64(n)) }
 
+// AddSetSize adds n elements (negative: removes) to a set's size.
+func (m *Metrics) AddSetSize(set string, n int) { m.setElements.WithLabelValues(set).Add(float64(n)) }
+
 // ObserveSetWrite records how long a set element write took.
 func (m *Metrics) ObserveSetWrite(d time.Duration) { m.setWrite.Observe(d.Seconds()) }
 

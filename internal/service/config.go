@@ -73,6 +73,10 @@ type Config struct {
 	// QueueMaxLen is the kernel queue length (packets) per queue.
 	QueueMaxLen uint32
 
+	// RunDir holds the lock file that makes this service the table's owner
+	// and the control socket of the operator commands ("" = neither).
+	RunDir string
+
 	// Reload, when set, is called on SIGHUP to re-read the configuration
 	// (file, environment, original flags). An error keeps the old config.
 	Reload func() (Config, error)
@@ -122,6 +126,8 @@ func (c *Config) setDefaults() {
 	if len(c.Ruleset.Queue) == 0 {
 		c.Ruleset.Queue = nft.QueueRules(c.Detectors)
 	}
+	// Dry-run installs only the queue rules.
+	c.Ruleset.Observe = c.DryRun
 	if c.PongType == 0 {
 		c.PongType = 0x29
 	}

@@ -64,6 +64,17 @@ type control struct {
 	tableRepairs    uint64
 	repairErrLogged time.Time
 	stopping        bool
+
+	// pardons are addresses an operator unblocked or unlocked, with the
+	// end of their pardon (operator.go); the kernel's pardon sets keep
+	// them across restarts.
+	pardons map[netip.Addr]time.Time
+	// newPeers counts, per peer set, the elements of the batch being
+	// written that the set did not hold (for the set-size gauges).
+	newPeers map[string]int
+	// backend and started describe the service (ftwall status).
+	backend nft.Backend
+	started time.Time
 }
 
 func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
@@ -76,6 +87,9 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 		add:     make(map[string][]nft.Element, 4),
 		tcp:     newTCPProbe(s.deps.DialProbe),
 		macs:    newMACCheck(s.log, s.deps.Neighbours),
+		pardons: map[netip.Addr]time.Time{},
+		newPeers: map[string]int{},
+		started: s.now(),
 	}
 	if cfg.Store != "" {
 		st, err := store.Open(cfg.Store, cfg.Ruleset.PeerTimeout)
@@ -83,6 +97,13 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 			return nil, fmt.Errorf("--store: %w", err)
 		}
 		c.store = st
+	}
+	if cfg.DryRun {
+		// Dry-run loads nothing into the kernel (its table is new and
+		// stays empty) and writes no storefile.
+		return c, c.openClientDir(cfg)
+	}
+	if c.store != nil {
 		if err := c.saveKernelPeers(ctx); err != nil {
 			return nil, err
 		}
@@ -93,10 +114,18 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 	if err := c.restoreLocks(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.loadPardons(ctx); err != nil {
+		return nil, err
+	}
+	return c, c.openClientDir(cfg)
+}
+
+// openClientDir opens --client-dir and makes it match the tracker.
+func (c *control) openClientDir(cfg Config) error {
 	if cfg.ClientDir != "" {
 		d, err := clientdir.Open(cfg.ClientDir, time.Second)
 		if err != nil {
-			return nil, fmt.Errorf("--client-dir: %w", err)
+			return fmt.Errorf("--client-dir: %w", err)
 		}
 		c.cdir = d
 		var entries []clientdir.Entry
@@ -104,10 +133,10 @@ func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 			entries = append(entries, clientdir.FromClient(cl))
 		}
 		if err := d.Reconcile(entries); err != nil {
-			return nil, fmt.Errorf("--client-dir: %w", err)
+			return fmt.Errorf("--client-dir: %w", err)
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // restoreLocks rebuilds the tracker from the kernel's locked sets.
@@ -180,6 +209,9 @@ func (c *control) loop(ctx context.Context, hup <-chan os.Signal) error {
 			c.tick(ctx)
 		case <-storeTick:
 			_ = c.saveStore() // logged; the next save tries again
+			c.prunePardons(s.now())
+		case call := <-s.ctlCh:
+			call.reply <- c.operate(ctx, call.req)
 		case <-summaryTick:
 			c.summary(ctx, true)
 		case <-metricsTick:
@@ -194,7 +226,12 @@ func (c *control) loop(ctx context.Context, hup <-chan os.Signal) error {
 			c.reload(ctx)
 		}
 		if s.metrics != nil {
-			s.metrics.SetClientsLocked(c.tracker.Len())
+			n, n6 := c.tracker.Len(), c.tracker.Len6()
+			s.metrics.SetClientsLocked(n)
+			if c.tracker.Enabled() {
+				s.metrics.SetSetSize(nft.SetLocked4, n-n6)
+				s.metrics.SetSetSize(nft.SetLocked6, n6)
+			}
 		}
 		c.resetTimer(timer)
 	}
@@ -245,7 +282,7 @@ func (c *control) apply(ctx context.Context) {
 			}
 			c.learnPeer(st, p, l.at, peerEvery)
 		}
-		if !l.lock || !c.tracker.Enabled() {
+		if !l.lock || !c.tracker.Enabled() || c.pardoned(l.client, l.at) {
 			continue
 		}
 		cl, isNew := c.tracker.Evidence(l.at, l.client, string(l.protocol), l.port, l.tag[:l.tagLen], l.reason)
@@ -282,7 +319,7 @@ func storeReason(p inspect.Peer) string {
 // address) and records it in the storefile.
 func (c *control) learnPeer(st *runState, p inspect.Peer, at time.Time, every time.Duration) {
 	s := c.s
-	if !st.settings.PeerCandidate(p.Addr) {
+	if !st.settings.PeerCandidate(p.Addr) || c.pardoned(p.Addr, at) {
 		return
 	}
 	write, isNew := c.peers.due(p.Addr, at, every)
@@ -295,6 +332,7 @@ func (c *control) learnPeer(st *runState, p inspect.Peer, at time.Time, every ti
 	}
 	c.add[set] = append(c.add[set], nft.Element{Addr: p.Addr})
 	if isNew {
+		c.newPeers[set]++
 		c.peersLearned++
 		if s.metrics != nil {
 			s.metrics.PeerLearned()
@@ -323,6 +361,12 @@ func (c *control) write(ctx context.Context) {
 			err = c.writeFull(ctx, set, elems)
 		}
 		c.s.observeWrite(set, len(elems), time.Since(start), err)
+		if n := c.newPeers[set]; n > 0 {
+			if err == nil {
+				c.s.addSetSize(set, n)
+			}
+			c.newPeers[set] = 0
+		}
 		if err != nil {
 			c.writeErrors++
 			if ctx.Err() == nil || !errors.Is(err, context.Canceled) {
@@ -462,8 +506,8 @@ func (c *control) probeSource(st *runState, client netip.Addr) netip.Addr {
 }
 
 func (c *control) saveStore() error {
-	if c.store == nil {
-		return nil
+	if c.store == nil || c.s.state.Load().dryRun {
+		return nil // dry-run writes no storefile
 	}
 	if err := c.store.Save(); err != nil {
 		c.s.log.Error("storefile not saved", "file", c.store.Path(), "err", err)
@@ -549,8 +593,22 @@ func (c *control) reload(ctx context.Context) {
 		s.log.Error("configuration not reloaded: ruleset not applied; the running one stays in force", "err", err)
 		return
 	}
+	if st.dryRun && !old.dryRun {
+		_ = c.saveStore() // the last save before dry-run writes none
+	}
 	s.state.Store(st)
-	if len(res.NewSets) > 0 {
+	switch {
+	case old.dryRun && !st.dryRun:
+		// Dry-run off: the sets were kept empty; fill them as a start does.
+		peers, locks, err := c.refill(ctx, []string{nft.SetPeers4, nft.SetPeers6, nft.SetLocked4, nft.SetLocked6, nft.SetPardon4, nft.SetPardon6})
+		if err == nil {
+			err = c.loadPardons(ctx)
+		}
+		s.log.Warn("dry-run turned off: enforcing; the sets were filled from the storefile", "peers_restored", peers, "locks_restored", locks, "err", err)
+	case !old.dryRun && st.dryRun:
+		s.log.Warn("dry-run turned on: the rules that drop, reset and lock are removed; the sets keep their elements, unused, until dry-run is turned off")
+	}
+	if len(res.NewSets) > 0 && !st.dryRun {
 		// The table or some of its sets were gone (selfheal.go).
 		peers, locks, err := c.refill(ctx, res.NewSets)
 		s.log.Warn("sets were missing at reload; refilled them", "sets", res.NewSets, "peers_restored", peers, "locks_restored", locks, "err", err)
@@ -574,6 +632,8 @@ func reloadable(old, next Config) error {
 		return errors.New("--store changed: restart ftwall to change the storefile")
 	case old.ClientDir != next.ClientDir:
 		return errors.New("--client-dir changed: restart ftwall to change the client directory")
+	case old.RunDir != next.RunDir:
+		return errors.New("--run-dir changed: restart ftwall to change the run directory")
 	case old.MetricsListen != next.MetricsListen:
 		return errors.New("--metrics-listen changed: restart ftwall to change the metrics listener")
 	}

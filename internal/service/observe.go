@@ -20,6 +20,14 @@ func (s *Service) observeWrite(set string, n int, took time.Duration, err error)
 	s.log.Debug("kernel set updated", "set", set, "elements", n, "took", took, "err", err)
 }
 
+// addSetSize moves a set's size gauge by n elements written (the periodic
+// status read corrects it for elements that expired).
+func (s *Service) addSetSize(set string, n int) {
+	if s.metrics != nil {
+		s.metrics.AddSetSize(set, n)
+	}
+}
+
 // observeStatus copies set sizes and rule counters into the metrics.
 func (s *Service) observeStatus(st *nft.Status) {
 	if s.metrics == nil {

@@ -155,6 +155,9 @@ func (c *control) repair(ctx context.Context, d nft.Drift, trigger string) bool 
 // its last save (without a storefile, those the control goroutine wrote
 // lately), locks from the tracker, each with its remaining lifetime.
 func (c *control) refill(ctx context.Context, sets []string) (peers, locks int, err error) {
+	if c.s.state.Load().dryRun {
+		return 0, 0, nil // dry-run writes no element
+	}
 	var errs []error
 	want := func(names ...string) map[string]bool {
 		m := map[string]bool{}
@@ -173,6 +176,10 @@ func (c *control) refill(ctx context.Context, sets []string) (peers, locks int, 
 	if ls := want(nft.SetLocked4, nft.SetLocked6); len(ls) > 0 {
 		n, err := c.restoreLockElements(ctx, ls)
 		locks = n
+		errs = append(errs, err)
+	}
+	if ps := want(nft.SetPardon4, nft.SetPardon6); len(ps) > 0 {
+		_, err := c.restorePardons(ctx, ps)
 		errs = append(errs, err)
 	}
 	return peers, locks, errors.Join(errs...)
@@ -291,7 +298,7 @@ func (w *chunkWriter) write(ctx context.Context, set string) error {
 }
 
 func (w *chunkWriter) flush(ctx context.Context) error {
-	for _, set := range []string{nft.SetPeers4, nft.SetPeers6, nft.SetLocked4, nft.SetLocked6} {
+	for _, set := range []string{nft.SetPeers4, nft.SetPeers6, nft.SetLocked4, nft.SetLocked6, nft.SetPardon4, nft.SetPardon6} {
 		if err := w.write(ctx, set); err != nil {
 			return err
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/ftwall/ftwall/inspect"
 	"github.com/ftwall/ftwall/inspect/stream"
 	"github.com/ftwall/ftwall/internal/buildinfo"
+	"github.com/ftwall/ftwall/internal/ctl"
 	"github.com/ftwall/ftwall/internal/events"
 	"github.com/ftwall/ftwall/internal/metrics"
 	"github.com/ftwall/ftwall/internal/queue"
@@ -108,6 +109,9 @@ type Service struct {
 	// tableCheck asks the control goroutine to check the table (a
 	// notification arrived); never more than one is queued.
 	tableCheck chan struct{}
+	// ctlCh carries operator requests from the control socket to the
+	// control goroutine (operator.go).
+	ctlCh chan ctlCall
 }
 
 // Run runs `ftwall run` until ctx is cancelled (SIGINT/SIGTERM in the CLI).
@@ -167,6 +171,7 @@ func New(cfg Config, log *slog.Logger, deps Deps) (*Service, error) {
 		ifRefresh: make(chan struct{}, 1),
 
 		tableCheck: make(chan struct{}, 1),
+		ctlCh:      make(chan ctlCall),
 	}
 	st, err := s.buildState(cfg)
 	if err != nil {
@@ -267,9 +272,50 @@ func (s *Service) Stats() *handlerStats { return &s.stats }
 func (s *Service) Run(ctx context.Context) error {
 	st := s.state.Load()
 	cfg := st.cfg
+	// One owner of the table: the run directory's lock, held until exit.
+	var owner *ctl.Owner
+	if cfg.RunDir != "" {
+		o, err := ctl.Acquire(cfg.RunDir, 5*time.Second)
+		if err != nil {
+			var he *ctl.HeldError
+			if errors.As(err, &he) {
+				return fmt.Errorf("another ftwall run owns the table: %w; stop it first (systemctl stop ftwall), or give this one another --run-dir and --queue", err)
+			}
+			return fmt.Errorf("--run-dir: %w", err)
+		}
+		owner = o
+		defer owner.Release()
+	}
+	if cfg.DryRun {
+		// Dry-run leaves the kernel as it found it: it creates the table
+		// and deletes it at exit, so it does not start over one that exists.
+		cur, err := s.fw.Status(ctx, 0)
+		if err != nil {
+			return fmt.Errorf("dry-run: read table inet %s: %w", nft.TableName, err)
+		}
+		if cur.Present {
+			return fmt.Errorf("dry-run: table inet %s exists (ftwall setup, or an ftwall run that stopped, left it); dry-run would change it and leaves the kernel as it found it: remove it first with ftwall teardown, or run without --dry-run", nft.TableName)
+		}
+	}
 	res, err := s.fw.Setup(ctx, cfg.Ruleset, nft.SetupOptions{Reset: cfg.Reset})
 	if err != nil {
 		return fmt.Errorf("apply ruleset: %w", err)
+	}
+	createdForDryRun := cfg.DryRun && res.Created
+	if createdForDryRun {
+		// Whatever stops us from here on, the table goes with us.
+		defer func() {
+			if !s.state.Load().dryRun {
+				return // dry-run was turned off: a real service now, its table stays
+			}
+			finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if _, err := s.fw.Teardown(finish); err != nil {
+				s.log.Error("dry-run: table inet "+nft.TableName+" not removed at exit; remove it with ftwall teardown", "err", err)
+				return
+			}
+			s.log.Info("dry-run: table removed at exit, the kernel is as it was", "table", "inet "+nft.TableName)
+		}()
 	}
 	// nft logs "ruleset applied" with the backend, the fingerprint and what
 	// changed; the "inspecting" line below says the rest once.
@@ -292,7 +338,7 @@ func (s *Service) Run(ctx context.Context) error {
 		}()
 	}
 
-	ctl, err := newControl(ctx, s, cfg)
+	ctrl, err := newControl(ctx, s, cfg)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			// Asked to stop while starting (SIGTERM during the storefile
@@ -302,6 +348,20 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	ctrl.backend = res.Backend
+
+	// Operator requests (ftwall block, unblock, unlock, status) arrive on
+	// the control socket.
+	if owner != nil {
+		srv, err := ctl.Listen(owner, s.log)
+		if err != nil {
+			return fmt.Errorf("--run-dir: %w", err)
+		}
+		srvCtx, stopServing := context.WithCancel(ctx)
+		served := make(chan struct{})
+		go func() { s.serveControl(srvCtx, srv); close(served) }()
+		defer func() { stopServing(); <-served }()
+	}
 
 	// Readers: one per queue number.
 	readCtx, stopReading := context.WithCancel(ctx)
@@ -309,7 +369,9 @@ func (s *Service) Run(ctx context.Context) error {
 	var readers []packetSource
 	for i := uint16(0); i < cfg.Ruleset.Queues; i++ {
 		num := cfg.Ruleset.QueueNum + i
-		r, err := s.deps.OpenQueue(queue.Config{Num: num, MaxLen: cfg.QueueMaxLen, Logger: s.log, DryRun: cfg.DryRun})
+		// Dry-run is the handler's (it follows a reload); the reader
+		// gives the handler's verdicts.
+		r, err := s.deps.OpenQueue(queue.Config{Num: num, MaxLen: cfg.QueueMaxLen, Logger: s.log})
 		if err != nil {
 			for _, r := range readers {
 				r.Close()
@@ -350,9 +412,9 @@ func (s *Service) Run(ctx context.Context) error {
 		hup = c
 	}
 
-	runErr := ctl.loop(ctx, hup)
+	runErr := ctrl.loop(ctx, hup)
 	// Stopping: no more table checks, before a --teardown-on-exit.
-	ctl.stopping = true
+	ctrl.stopping = true
 	stopRuleWatch()
 
 	// Stop reading first (unbinding the queues lets bypass accept new
@@ -365,8 +427,8 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	ctl.drain(finish)
-	if err := ctl.shutdown(finish); err != nil {
+	ctrl.drain(finish)
+	if err := ctrl.shutdown(finish); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
 	if s.state.Load().cfg.TeardownOnExit {
@@ -377,9 +439,9 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 	s.log.Info("stopped", "candidates", s.totalCandidates(), "dropped", s.stats.Dropped.Load(),
-		"pongs", s.stats.PongsSent.Load(), "pongs_withheld", s.stats.PongsLimited.Load(), "peers_learned", ctl.peersLearned, "probes_sent", ctl.probesSent,
-		"set_write_errors", ctl.writeErrors, "evidence_lost", s.stats.LearnDropped.Load(), "peers_over_budget", ctl.peersOverBudget, "set_full_drops", ctl.setFullDrops,
-		"forged_mac_mismatch", ctl.macs.mismatches, "forged_unresolved", ctl.macs.unresolved, "table_repairs", ctl.tableRepairs)
+		"pongs", s.stats.PongsSent.Load(), "pongs_withheld", s.stats.PongsLimited.Load(), "peers_learned", ctrl.peersLearned, "probes_sent", ctrl.probesSent,
+		"set_write_errors", ctrl.writeErrors, "evidence_lost", s.stats.LearnDropped.Load(), "peers_over_budget", ctrl.peersOverBudget, "set_full_drops", ctrl.setFullDrops,
+		"forged_mac_mismatch", ctrl.macs.mismatches, "forged_unresolved", ctrl.macs.unresolved, "table_repairs", ctrl.tableRepairs)
 	return runErr
 }
 

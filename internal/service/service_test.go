@@ -256,9 +256,14 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if v := h.q.send(t, queue.HookForward, ifLAN, inspecttest.UDP(client, peer, inspecttest.Ping("KaZaA"))); v != queue.Accept {
 		t.Fatalf("dry-run verdict %v, want accept", v)
 	}
-	h.stop(t)
+	// The handler hands nothing to the control goroutine in dry-run: a
+	// reload request behind the ping is served after it.
 	if has(t, h.fw, nft.SetPeers4, peer.Addr()) || has(t, h.fw, nft.SetLocked4, client.Addr()) {
 		t.Fatal("dry run wrote set elements")
+	}
+	h.stop(t)
+	if st, err := h.fw.Status(context.Background(), 0); err != nil || st.Present {
+		t.Fatalf("dry run left the table it created: present %v, err %v", st != nil && st.Present, err)
 	}
 	if len(h.snd.all()) != 0 {
 		t.Fatal("dry run sent a pong")
