@@ -79,17 +79,17 @@ type control struct {
 
 func newControl(ctx context.Context, s *Service, cfg Config) (*control, error) {
 	c := &control{
-		s:       s,
-		tracker: newTracker(cfg),
-		peers:   newRefreshCache(1 << 16),
-		budgets: newPeerBudgets(cfg.PeerBudget, cfg.PeerBudgetRate),
-		locks:   newRefreshCache(1 << 16),
-		add:     make(map[string][]nft.Element, 4),
-		tcp:     newTCPProbe(s.deps.DialProbe),
-		macs:    newMACCheck(s.log, s.deps.Neighbours),
-		pardons: map[netip.Addr]time.Time{},
+		s:        s,
+		tracker:  newTracker(cfg),
+		peers:    newRefreshCache(1 << 16),
+		budgets:  newPeerBudgets(cfg.PeerBudget, cfg.PeerBudgetRate),
+		locks:    newRefreshCache(1 << 16),
+		add:      make(map[string][]nft.Element, 4),
+		tcp:      newTCPProbe(s.deps.DialProbe),
+		macs:     newMACCheck(s.log, s.deps.Neighbours),
+		pardons:  map[netip.Addr]time.Time{},
 		newPeers: map[string]int{},
-		started: s.now(),
+		started:  s.now(),
 	}
 	if cfg.Store != "" {
 		st, err := store.Open(cfg.Store, cfg.Ruleset.PeerTimeout)

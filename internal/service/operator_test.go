@@ -230,7 +230,10 @@ func TestOperatorRequests(t *testing.T) {
 
 	// A restart keeps the pardon (it is in the kernel's pardon set).
 	h2 := startWith(t, cfg, h.fw)
-	eventually(t, "socket again", func() bool { _, err := ctl.Call(context.Background(), dir, ctl.Request{Op: ctl.OpInfo}); return err == nil })
+	eventually(t, "socket again", func() bool {
+		_, err := ctl.Call(context.Background(), dir, ctl.Request{Op: ctl.OpInfo})
+		return err == nil
+	})
 	h2.q.send(t, queue.HookForward, ifLAN, inspecttest.UDP(client, peer, inspecttest.Ping("KaZaA")))
 	call(t, dir, ctl.Request{Op: ctl.OpInfo})
 	if has(t, h2.fw, nft.SetPeers4, peer.Addr()) {
