@@ -93,6 +93,12 @@ func (o *Owner) Release() error {
 		return nil
 	}
 	_ = o.f.Truncate(0)
+	if perNamespace(o.dir) {
+		// A namespace's directory goes with its owner (namespaces come and
+		// go; the host's directory stays).
+		_ = os.Remove(LockPath(o.dir))
+		_ = os.Remove(o.dir) // only when empty
+	}
 	err := o.f.Close() // closing releases the flock
 	o.f = nil
 	return err

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/ftwall/ftwall/internal/buildinfo"
 	"github.com/ftwall/ftwall/internal/ctl"
-	"github.com/ftwall/ftwall/internal/store"
 	"github.com/ftwall/ftwall/nft"
 )
 
@@ -52,6 +50,9 @@ func (c *control) operate(ctx context.Context, req ctl.Request) ctl.Response {
 	}
 	if st.dryRun {
 		return ctl.Response{Error: "the service runs with --dry-run and writes no set; turn dry-run off (and reload) first"}
+	}
+	if err := CheckReason(req.Reason); err != nil {
+		return ctl.Response{Error: err.Error()}
 	}
 	addrs, results := parseAddrs(req.Addrs)
 	var res []ctl.Result
@@ -121,218 +122,67 @@ func pardonSet(a netip.Addr) string {
 	return nft.SetPardon4
 }
 
-// block adds addrs to the peer sets (with their own timeout, or the set's),
-// records them in the storefile (not those with their own timeout: the
-// storefile restores peers with --peer-timeout) and ends their pardons.
+// block carries out an operator's block and keeps the service's memory in
+// step: the peers written lately, the pardons, the set gauges.
 func (c *control) block(ctx context.Context, st *runState, addrs []netip.Addr, timeout time.Duration, reason string) []ctl.Result {
-	s := c.s
-	now := s.now()
-	comment := manualComment(reason)
-	var res []ctl.Result
-	add := map[string][]nft.Element{}
-	var ok []netip.Addr
-	for _, a := range addrs {
-		if !st.settings.PeerCandidate(a) {
-			res = append(res, ctl.Result{Addr: a.String(), Error: "not blocked: a LAN, own, protected or allowlisted address, or not a public one"})
-			continue
-		}
-		add[peerSet(a)] = append(add[peerSet(a)], nft.Element{Addr: a, Timeout: timeout, Comment: comment})
-		ok = append(ok, a)
-	}
-	for _, set := range []string{nft.SetPeers4, nft.SetPeers6} {
-		if len(add[set]) == 0 {
-			continue
-		}
-		if err := s.fw.AddElements(ctx, set, add[set]); err != nil {
-			for _, e := range add[set] {
-				res = append(res, ctl.Result{Addr: e.Addr.String(), Error: fmt.Sprintf("not blocked: %v", err)})
-			}
-			ok = removeAddrs(ok, add[set])
-			continue
-		}
-		s.addSetSize(set, len(add[set]))
-	}
-	c.endPardons(ctx, ok)
-	for _, a := range ok {
+	op := c.operator(st)
+	res, done := op.Block(ctx, addrs, timeout, reason)
+	now := c.s.now()
+	for _, a := range done {
+		delete(c.pardons, a)
 		c.peers.seen[a] = now
-		if c.store != nil && timeout == 0 {
-			c.store.Put(store.Peer{Addr: a, LastSeen: now, Reason: ManualReason + "/" + reason})
-		}
-		s.log.Info("peer blocked by the operator", "peer", a, "reason", reason, "timeout", timeout)
-		res = append(res, ctl.Result{Addr: a.String(), Done: "blocked"})
+		c.s.addSetSize(peerSet(a), 1)
 	}
-	if len(ok) > 0 {
+	if len(done) > 0 {
 		_ = c.saveStore()
 	}
 	return res
 }
 
-// manualComment is the element comment of an operator's block.
-func manualComment(reason string) string {
-	c := ManualReason
-	if reason != "" {
-		c += ": " + reason
-	}
-	if len(c) > 200 {
-		c = c[:200]
-	}
-	return c
-}
-
-func removeAddrs(addrs []netip.Addr, elems []nft.Element) []netip.Addr {
-	gone := map[netip.Addr]bool{}
-	for _, e := range elems {
-		gone[e.Addr] = true
-	}
-	out := addrs[:0]
-	for _, a := range addrs {
-		if !gone[a] {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-// unblock removes addrs from the peer sets, the storefile and memory, and
-// pardons them for pardon.
+// unblock carries out an operator's unblock, forgetting the peers and
+// remembering their pardon.
 func (c *control) unblock(ctx context.Context, addrs []netip.Addr, pardon time.Duration) []ctl.Result {
-	s := c.s
-	was := c.present(ctx, addrs, peerSet)
-	var res []ctl.Result
-	ok, failed := c.deleteFrom(ctx, addrs, peerSet)
-	res = append(res, failed...)
-	if c.store != nil {
-		c.store.Delete(ok...)
-	}
-	for _, a := range ok {
+	res, done, was := c.operator(c.s.state.Load()).Unblock(ctx, addrs, pardon)
+	until := c.s.now().Add(pardon)
+	for _, a := range done {
 		c.peers.forget(a)
 		if was[a] {
 			c.s.addSetSize(peerSet(a), -1)
 		}
-	}
-	c.pardon(ctx, ok, pardon)
-	for _, a := range ok {
-		done := "unblocked"
-		if !was[a] {
-			done = "was not blocked"
+		if pardon > 0 {
+			c.pardons[a] = until
 		}
-		s.log.Info("peer unblocked by the operator", "peer", a, "was_blocked", was[a], "pardon", pardon)
-		res = append(res, ctl.Result{Addr: a.String(), Done: done})
 	}
-	if len(ok) > 0 {
+	if len(done) > 0 {
 		_ = c.saveStore()
 	}
 	return res
 }
 
-// unlock ends the time-lock of addrs and pardons them for pardon.
+// unlock carries out an operator's unlock: the tracker, the client files
+// and the pardons follow.
 func (c *control) unlock(ctx context.Context, addrs []netip.Addr, pardon time.Duration) []ctl.Result {
 	s := c.s
-	was := c.present(ctx, addrs, lockSet)
-	var res []ctl.Result
-	ok, failed := c.deleteFrom(ctx, addrs, lockSet)
-	res = append(res, failed...)
-	for _, a := range ok {
+	res, done := c.operator(s.state.Load()).Unlock(ctx, addrs, pardon)
+	until := s.now().Add(pardon)
+	for _, a := range done {
 		c.tracker.Forget(a)
 		c.locks.forget(a)
 		s.known.forget(a)
+		if pardon > 0 {
+			c.pardons[a] = until
+		}
 		if c.cdir != nil {
 			if err := c.cdir.Remove(a); err != nil {
 				s.log.Warn("client file not removed", "client", a, "err", err)
 			}
 		}
 	}
-	c.pardon(ctx, ok, pardon)
-	for _, a := range ok {
-		done := "unlocked"
-		if !was[a] {
-			done = "was not locked"
-		}
-		s.log.Info("client unlocked by the operator", "client", a, "was_locked", was[a], "pardon", pardon)
-		res = append(res, ctl.Result{Addr: a.String(), Done: done})
-	}
 	return res
 }
 
-// present reports which of addrs are in their set now.
-func (c *control) present(ctx context.Context, addrs []netip.Addr, setOf func(netip.Addr) string) map[netip.Addr]bool {
-	want := map[netip.Addr]bool{}
-	sets := map[string]bool{}
-	for _, a := range addrs {
-		want[a] = true
-		sets[setOf(a)] = true
-	}
-	out := map[netip.Addr]bool{}
-	for set := range sets {
-		_ = c.s.fw.EachElement(ctx, set, func(e nft.Element) bool {
-			if want[e.Addr] {
-				out[e.Addr] = true
-			}
-			return true
-		})
-	}
-	return out
-}
-
-// deleteFrom deletes addrs from their sets; it returns those done and a
-// result for each that failed.
-func (c *control) deleteFrom(ctx context.Context, addrs []netip.Addr, setOf func(netip.Addr) string) ([]netip.Addr, []ctl.Result) {
-	by := map[string][]netip.Addr{}
-	var order []string
-	for _, a := range addrs {
-		set := setOf(a)
-		if by[set] == nil {
-			order = append(order, set)
-		}
-		by[set] = append(by[set], a)
-	}
-	var ok []netip.Addr
-	var failed []ctl.Result
-	for _, set := range order {
-		if err := c.s.fw.DeleteElements(ctx, set, by[set]); err != nil {
-			for _, a := range by[set] {
-				failed = append(failed, ctl.Result{Addr: a.String(), Error: fmt.Sprintf("not removed from %s: %v", set, err)})
-			}
-			continue
-		}
-		ok = append(ok, by[set]...)
-	}
-	return ok, failed
-}
-
-// pardon remembers addrs as not to be learned or locked for d, in memory and
-// in the kernel's pardon sets (so a restart keeps the pardon).
-func (c *control) pardon(ctx context.Context, addrs []netip.Addr, d time.Duration) {
-	if d <= 0 || len(addrs) == 0 {
-		return
-	}
-	until := c.s.now().Add(d)
-	add := map[string][]nft.Element{}
-	for _, a := range addrs {
-		c.pardons[a] = until
-		add[pardonSet(a)] = append(add[pardonSet(a)], nft.Element{Addr: a, Timeout: d})
-	}
-	for set, elems := range add {
-		if err := c.s.fw.AddElements(ctx, set, elems); err != nil {
-			c.s.log.Warn("pardon not written to the kernel: it holds until ftwall run stops", "set", set, "err", err)
-		}
-	}
-}
-
-// endPardons ends the pardons of addrs.
-func (c *control) endPardons(ctx context.Context, addrs []netip.Addr) {
-	by := map[string][]netip.Addr{}
-	for _, a := range addrs {
-		if _, ok := c.pardons[a]; ok {
-			delete(c.pardons, a)
-		}
-		by[pardonSet(a)] = append(by[pardonSet(a)], a)
-	}
-	for set, as := range by {
-		if err := c.s.fw.DeleteElements(ctx, set, as); err != nil && !errors.Is(err, context.Canceled) {
-			c.s.log.Warn("pardon not removed from the kernel", "set", set, "err", err)
-		}
-	}
+func (c *control) operator(st *runState) *Operator {
+	return &Operator{Firewall: c.s.fw, Store: c.store, Candidate: st.settings.PeerCandidate, Log: c.s.log}
 }
 
 // pardoned reports whether a is pardoned at now.
