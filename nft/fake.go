@@ -447,6 +447,9 @@ func (f *Fake) Status(ctx context.Context, sample int) (*Status, error) {
 		return s, nil
 	}
 	s.Backend = f.backend
+	if f.applied != nil {
+		s.Interfaces = Interfaces{LAN: sortedCopy(f.applied.cfg.LAN), WAN: sortedCopy(f.applied.cfg.WAN)}
+	}
 	for _, name := range setNames() {
 		elems := f.elements(name)
 		ss := SetStatus{Name: name, Count: len(elems), Timeout: f.timeouts[name]}

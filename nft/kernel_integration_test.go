@@ -511,6 +511,9 @@ func TestIntegrationStatus(t *testing.T) {
 	if !st.Present || st.Backend != res.Backend {
 		t.Errorf("status present %v backend %v", st.Present, st.Backend)
 	}
+	if !slices.Equal(st.Interfaces.LAN, sortedCopy(cfg.LAN)) || !slices.Equal(st.Interfaces.WAN, sortedCopy(cfg.WAN)) {
+		t.Errorf("status interfaces %+v, want LAN %v WAN %v", st.Interfaces, cfg.LAN, cfg.WAN)
+	}
 	want := map[string]struct {
 		count, sample int
 		timeout       time.Duration

@@ -29,6 +29,9 @@ func (k *Kernel) Status(ctx context.Context, sample int) (*Status, error) {
 	if !st.present {
 		return s, nil
 	}
+	if s.Interfaces, err = k.readInterfaces(ctx); err != nil {
+		return nil, err
+	}
 	infos, err := k.readSetInfo(ctx)
 	if err != nil {
 		return nil, err

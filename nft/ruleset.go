@@ -23,6 +23,7 @@ type ruleset struct {
 	sets        []*setSpec // named sets, in setNames order
 	chains      []*chainSpec
 	fingerprint string
+	cfg         Config // what it was built from
 }
 
 // setSpec is a set with the elements the configuration gives it.
@@ -96,7 +97,7 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 		return nil, fmt.Errorf("queue backend must be native or compat to build a ruleset, not %s", be)
 	}
 	b := &builder{table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}}
-	rs := &ruleset{backend: be, table: b.table}
+	rs := &ruleset{backend: be, table: b.table, cfg: cfg}
 
 	allow4, allow6 := splitAllow(cfg.Allow)
 	peers4 := b.timeoutSet(SetPeers4, nftables.TypeIPAddr, cfg.PeerTimeout)

@@ -14,6 +14,8 @@ type Status struct {
 	// there is no queue rule).
 	Backend Backend     `json:"backend"`
 	Sets    []SetStatus `json:"sets"`
+	// Interfaces are the LAN and WAN interfaces the table names.
+	Interfaces Interfaces `json:"interfaces"`
 	// Counters of every rule, in chain order.
 	Counters []Counter `json:"counters"`
 	// Sums over the rules: dropped towards blocked peers, dropped from blocked
