@@ -449,6 +449,7 @@ func (f *Fake) Status(ctx context.Context, sample int) (*Status, error) {
 	s.Backend = f.backend
 	if f.applied != nil {
 		s.Interfaces = Interfaces{LAN: sortedCopy(f.applied.cfg.LAN), WAN: sortedCopy(f.applied.cfg.WAN)}
+		s.QueueNum, s.Queues = f.applied.cfg.QueueNum, max(f.applied.cfg.Queues, 1)
 	}
 	for _, name := range setNames() {
 		elems := f.elements(name)

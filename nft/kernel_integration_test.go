@@ -472,7 +472,7 @@ func TestIntegrationProbe(t *testing.T) {
 			}
 			cfg := integrationConfig()
 			cfg.Backend = be
-			cfg.Queues = 2
+			cfg.Queues, cfg.QueueNum = 2, 7
 			res := mustSetup(t, k, cfg, SetupOptions{})
 			if res.Backend != be {
 				t.Errorf("Setup backend %s, want %s", res.Backend, be)
@@ -480,6 +480,9 @@ func TestIntegrationProbe(t *testing.T) {
 			st, err := k.Status(ctx, 0)
 			if err != nil || st.Backend != be {
 				t.Errorf("Status backend %v (%v), want %s", st.Backend, err, be)
+			}
+			if err == nil && (st.QueueNum != 7 || st.Queues != 2) {
+				t.Errorf("Status queues %d+%d, want 7+2", st.QueueNum, st.Queues)
 			}
 		})
 	}
@@ -513,6 +516,9 @@ func TestIntegrationStatus(t *testing.T) {
 	}
 	if !slices.Equal(st.Interfaces.LAN, sortedCopy(cfg.LAN)) || !slices.Equal(st.Interfaces.WAN, sortedCopy(cfg.WAN)) {
 		t.Errorf("status interfaces %+v, want LAN %v WAN %v", st.Interfaces, cfg.LAN, cfg.WAN)
+	}
+	if st.QueueNum != cfg.QueueNum || st.Queues != max(cfg.Queues, 1) {
+		t.Errorf("status queues %d+%d, want %d+%d", st.QueueNum, st.Queues, cfg.QueueNum, cfg.Queues)
 	}
 	want := map[string]struct {
 		count, sample int

@@ -65,6 +65,9 @@ func (k *Kernel) Status(ctx context.Context, sample int) (*Status, error) {
 					if b, ok := queueBackendOf(e); ok {
 						s.Backend = b
 					}
+					if n, t, ok := queueRangeOf(e); ok {
+						s.QueueNum, s.Queues = n, t
+					}
 				}
 			}
 			if found {

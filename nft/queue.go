@@ -56,3 +56,18 @@ func queueBackendOf(e expr.Any) (Backend, bool) {
 	}
 	return BackendAuto, false
 }
+
+// queueRangeOf returns the queue numbers a queue expression sends to: the
+// first and how many.
+func queueRangeOf(e expr.Any) (num, total uint16, ok bool) {
+	switch e := e.(type) {
+	case *expr.Queue:
+		return e.Num, max(e.Total, 1), true
+	case *expr.Target:
+		if u, isU := e.Info.(*xt.Unknown); e.Name == "NFQUEUE" && isU && len(*u) >= 4 {
+			b := []byte(*u)
+			return binary.NativeEndian.Uint16(b[0:]), max(binary.NativeEndian.Uint16(b[2:]), 1), true
+		}
+	}
+	return 0, 0, false
+}

@@ -14,6 +14,10 @@ type Status struct {
 	// there is no queue rule).
 	Backend Backend     `json:"backend"`
 	Sets    []SetStatus `json:"sets"`
+	// QueueNum and Queues are the queues the rules send candidates to
+	// (Queues 0: no queue rule).
+	QueueNum uint16 `json:"queue_num"`
+	Queues   uint16 `json:"queues"`
 	// Interfaces are the LAN and WAN interfaces the table names.
 	Interfaces Interfaces `json:"interfaces"`
 	// Counters of every rule, in chain order.
