@@ -58,8 +58,45 @@ func (inv *invocation) commands() []command {
 		{
 			name:        "teardown",
 			usage:       "remove the table inet ftwall",
-			description: "Deletes the table inet ftwall and with it every rule, set and learned element. Nothing else\n" + "in the ruleset is touched. Succeeds when the table is already absent. Needs CAP_NET_ADMIN.",
-			envPrefix:   envPrefix, action: inv.teardown,
+			description: "Deletes the table inet ftwall and with it every rule, set and learned element. Nothing else\n" +
+				"in the ruleset is touched. Succeeds when the table is already absent. Refuses while ftwall run\n" +
+				"owns the table (stop the service first). Needs CAP_NET_ADMIN.",
+			// No configuration file: a broken one must not stand in the way
+			// of removing the table. --run-dir comes from the flag or the
+			// environment.
+			envPrefix: envPrefix, opts: []option{runDirOption()}, action: inv.teardown,
+		},
+		{
+			name:  "block",
+			usage: "block peers by hand",
+			description: "Adds the addresses to peers4/peers6, like a learned peer, and to the storefile (unless\n" +
+				"--timeout gives them their own lifetime); ends their pardon. Through the running service when\n" +
+				"ftwall run runs (it also checks its allowlist, protected and own addresses), else directly.\n" +
+				"Needs CAP_NET_ADMIN (root, for the control socket).",
+			envPrefix: envPrefix, opts: blockOptions(), readConfig: true, argsUsage: "ADDR...", action: inv.block,
+		},
+		{
+			name:  "unblock",
+			usage: "take back blocked peers (a false positive)",
+			description: "Removes the addresses from peers4/peers6, from the storefile and from the service's memory,\n" +
+				"so they do not come back at a restart, and pardons them: ftwall does not learn them again for\n" +
+				"--pardon (pardon4/pardon6). Works whether or not ftwall run runs. Needs CAP_NET_ADMIN.",
+			envPrefix: envPrefix, opts: unblockOptions(), readConfig: true, argsUsage: "ADDR...", action: inv.unblock,
+		},
+		{
+			name:  "unlock",
+			usage: "end the time-lock of clients",
+			description: "Removes the addresses from locked4/locked6 and from the service's time-lock state, and pardons\n" +
+				"them: ftwall does not lock them again for --pardon. Works whether or not ftwall run runs.\n" +
+				"Needs CAP_NET_ADMIN.",
+			envPrefix: envPrefix, opts: unlockOptions(), readConfig: true, argsUsage: "ADDR...", action: inv.unlock,
+		},
+		{
+			name:  "list",
+			usage: "list blocked peers, locked clients or pardoned addresses",
+			description: "Prints every element of peers4/peers6 (peers), locked4/locked6 (locked) or pardon4/pardon6\n" +
+				"(pardoned) with its remaining lifetime and comment, as the kernel holds them. Needs CAP_NET_ADMIN.",
+			envPrefix: envPrefix, opts: listOptions(), argsUsage: "peers|locked|pardoned", action: inv.list,
 		},
 		{
 			name:  "status",
@@ -204,7 +241,11 @@ func (inv *invocation) rootAction(c *cli.Context) error {
 		}
 		return usagef("%s; the commands are %s (see ftwall --help)", msg, strings.Join(names, ", "))
 	}
-	return usagef("no command given; the commands are setup, teardown, status, inspect and run (see ftwall --help)")
+	var names []string
+	for _, cmd := range inv.commands() {
+		names = append(names, cmd.name)
+	}
+	return usagef("no command given; the commands are %s (see ftwall --help)", strings.Join(names, ", "))
 }
 
 var (

@@ -47,7 +47,7 @@ func TestSetupCheckNeedsNoRoot(t *testing.T) {
 	h.mustRun("setup", "--check", "--json", "--lan", "lan0")
 	var rep checkReport
 	decodeJSON(t, h.stdout.Bytes(), &rep)
-	if !rep.Valid || len(rep.Warnings) != 0 || len(rep.Options) != 13 {
+	if !rep.Valid || len(rep.Warnings) != 0 || len(rep.Options) != 14 {
 		t.Errorf("check report = %+v", rep)
 	}
 
@@ -159,6 +159,9 @@ func statusFixture(t *testing.T, h *harness) {
 	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	h.fw.SetClock(func() time.Time { return now })
 	h.mustRun("setup", "--lan", "lan0,lan1", "--wan", "wan0", "--allow", "192.0.2.0/24,203.0.113.9,2001:db8:ffff::/48", "--timelock", "2m")
+	// lan1 went away since; a reader is bound to queue 0.
+	h.ifaces = []string{"lo", "lan0", "wan0"}
+	h.bound = map[uint16]uint32{0: 4242}
 	ctx := context.Background()
 	add := func(set string, els ...nft.Element) {
 		if err := h.fw.AddElements(ctx, set, els); err != nil {

@@ -43,6 +43,9 @@ type harness struct {
 
 	audits   []audit.Options
 	auditErr error
+
+	runDir string            // the default run directory
+	bound  map[uint16]uint32 // queues with a reader bound
 }
 
 // countingFirewall counts Close calls and keeps the fake usable across
@@ -72,7 +75,8 @@ func clearEnv(t *testing.T) {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	clearEnv(t)
-	h := &harness{t: t, fw: nft.NewFake(), capNetAdmin: true, capNetRaw: true, ifaces: []string{"lo", "lan0", "lan1", "wan0", "wan1", "wan2", "wan3", "wan4"}}
+	h := &harness{t: t, fw: nft.NewFake(), capNetAdmin: true, capNetRaw: true, ifaces: []string{"lo", "lan0", "lan1", "wan0", "wan1", "wan2", "wan3", "wan4"},
+		runDir: filepath.Join(t.TempDir(), "run"), bound: map[uint16]uint32{}}
 	h.e = &env{
 		stdout: &h.stdout,
 		stderr: &h.stderr,
@@ -109,6 +113,10 @@ func newHarness(t *testing.T) *harness {
 			return false, nil
 		},
 		interfaceNames: func() ([]string, error) { return h.ifaces, nil },
+		// A run directory of the test's own (no service holds it unless
+		// the test starts one).
+		defaultRunDir: func() string { return h.runDir },
+		boundQueues:   func() (map[uint16]uint32, error) { return h.bound, nil },
 		// Directories exist unless their path says "missing" (the real
 		// /var/lib/ftwall is made by systemd's StateDirectory).
 		checkDir: func(path string) error {

@@ -212,7 +212,7 @@ func TestIntegrationSetupStatusTeardown(t *testing.T) {
 	for _, s := range rep.Sets {
 		timeouts[s.Name] = s.TimeoutSeconds
 	}
-	if timeouts["peers4"] != 86400 || timeouts["locked4"] != 60 || len(rep.Sets) != 6 {
+	if timeouts["peers4"] != 86400 || timeouts["locked4"] != 60 || timeouts["pardon4"] != 86400 || len(rep.Sets) != 8 {
 		t.Errorf("sets: %+v", rep.Sets)
 	}
 	if len(rep.Rules) == 0 {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/ftwall/ftwall/internal/audit"
+	"github.com/ftwall/ftwall/internal/ctl"
 	"github.com/ftwall/ftwall/internal/events"
 	"github.com/ftwall/ftwall/internal/service"
 	"github.com/ftwall/ftwall/nft"
@@ -50,15 +51,22 @@ type env struct {
 	checkDir func(path string) error
 	// newLogger builds run's logger.
 	newLogger func(w io.Writer, format string, level slog.Level, syslog bool) (*slog.Logger, io.Closer, error)
+	// defaultRunDir is the run directory when --run-dir is not given.
+	defaultRunDir func() string
+	// boundQueues lists the NFQUEUE queues a reader is bound to, with the
+	// reader's netlink port id (/proc/net/netfilter/nfnetlink_queue).
+	boundQueues func() (map[uint16]uint32, error)
 	// notifySignals wires SIGINT/SIGTERM to ctx; tests turn it off.
 	notifySignals bool
 }
 
 func newEnv(stdout, stderr io.Writer) *env {
 	return &env{
-		stdout: stdout,
-		stderr: stderr,
-		stdin:  os.Stdin,
+		stdout:        stdout,
+		stderr:        stderr,
+		stdin:         os.Stdin,
+		defaultRunDir: ctl.DefaultDir,
+		boundQueues:   readBoundQueues,
 		openFirewall: func() (nft.Firewall, error) {
 			k, err := nft.Open()
 			if err != nil {
@@ -102,7 +110,7 @@ func (e *env) main(ctx context.Context, args []string) (code int) {
 		args = []string{"ftwall"}
 	}
 	inv := &invocation{env: e, args: args}
-	err := inv.app().RunContext(ctx, args)
+	err := inv.app().RunContext(ctx, inv.interspersed(args))
 	var qe *quietExit
 	if err != nil && !errors.As(err, &qe) {
 		fmt.Fprintf(e.stderr, "ftwall: %s\n", oneLine(err))

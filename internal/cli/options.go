@@ -100,6 +100,11 @@ const (
 	optOwn             = "own"
 	optProbeSource     = "probe-source"
 	optQueueMaxLen     = "queue-maxlen"
+
+	optRunDir  = "run-dir"
+	optTimeout = "timeout"
+	optReason  = "reason"
+	optPardon  = "pardon"
 )
 
 // Environment variable prefixes. inspect has its own because its --lan
@@ -125,7 +130,14 @@ const (
 	defaultSummaryInterval = 60 * time.Second
 	defaultQueueMaxLen     = 4096
 	defaultLogLetters      = "cp"
+	defaultPardon          = 24 * time.Hour
 )
+
+// runDirOption is where ftwall run keeps its lock file and control socket.
+func runDirOption() option {
+	return option{name: optRunDir, kind: kindString, defText: "/run/ftwall; in another network namespace /run/ftwall/netns-INODE",
+		usage: "run `DIR`ectory of the lock file and the control socket: while ftwall run holds it, it owns the table, and the other commands go through it or refuse"}
+}
 
 // rulesetOptions are the options of `setup` that `run` shares.
 func rulesetOptions() []option {
@@ -144,6 +156,7 @@ func rulesetOptions() []option {
 		{name: optReset, kind: kindBool, usage: "empty the peer and time-lock sets while applying the ruleset (default: keep them)"},
 		{name: optAllowMissing, kind: kindBool, usage: "accept --lan and --wan interfaces that do not exist yet (PPP, hot-plugged), with a warning; without it such a name is an error (a typo would protect nothing)"},
 		{name: optCheck, kind: kindBool, usage: "validate the options, environment and configuration file, warn about missing interfaces, and exit without touching the kernel (needs no privileges)"},
+		runDirOption(),
 	}
 }
 
@@ -155,6 +168,7 @@ func setupOptions() []option {
 
 func statusOptions() []option {
 	return []option{
+		runDirOption(),
 		{name: optJSON, kind: kindBool, usage: "print the status as JSON (stable field names, for scripts)"},
 		{name: optSample, kind: kindInt, defI: defaultSample, usage: "show up to `N` elements of each set (0 = none)"},
 	}

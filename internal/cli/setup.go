@@ -62,6 +62,22 @@ func (inv *invocation) setup(c *cli.Context) error {
 		return err
 	}
 	reset := c.Bool(optReset)
+	if svc := inv.service(c); svc.running {
+		// One owner of the table: the same options change nothing; other
+		// options, or a reset, are the service's to apply (SIGHUP).
+		if reset || !sameRuleset(cfg, svc.info) {
+			return ownerRefusal(svc, "setup with other options than its own (or --reset)",
+				"put the options in its configuration and reload it (systemctl reload ftwall), or stop it first (systemctl stop ftwall)")
+		}
+		rep := setupReport{Table: "inet " + nft.TableName, Result: "unchanged", Backend: svc.info.Backend, ElementsKept: -1, Warnings: warns}
+		if rep.Warnings == nil {
+			rep.Warnings = []string{}
+		}
+		if c.Bool(optJSON) {
+			return writeJSON(inv.env.stdout, rep)
+		}
+		return writeLine(inv.env.stdout, fmt.Sprintf("%s unchanged: ftwall run (pid %d) applied the same options (queue backend: %s)", tableName, svc.pid, svc.info.Backend))
+	}
 	var rep setupReport
 	err = inv.withFirewall(func(fw nft.Firewall) error {
 		res, err := fw.Setup(c.Context, cfg, nft.SetupOptions{Reset: reset})

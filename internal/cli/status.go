@@ -22,6 +22,37 @@ type statusReport struct {
 	Sets     []setReport    `json:"sets"`
 	Counters countersReport `json:"counters"`
 	Rules    []ruleReport   `json:"rules"`
+	// Interfaces are those the table names, and whether each exists.
+	Interfaces []ifaceReport `json:"interfaces"`
+	// Queues are the queues the rules send candidates to, and whether a
+	// reader (ftwall run) is bound to each.
+	Queues  []queueReport `json:"queues"`
+	Service serviceReport `json:"service"`
+}
+
+type ifaceReport struct {
+	Name   string `json:"name"`
+	Role   string `json:"role"` // "lan" or "wan"
+	Exists bool   `json:"exists"`
+}
+
+type queueReport struct {
+	Num         uint16 `json:"num"`
+	ReaderBound bool   `json:"reader_bound"`
+	// PortID is the bound reader's netlink port id (0 when none).
+	PortID uint32 `json:"port_id"`
+}
+
+// serviceReport describes ftwall run as its run directory tells.
+type serviceReport struct {
+	Running bool   `json:"running"`
+	PID     int    `json:"pid,omitempty"`
+	Version string `json:"version,omitempty"`
+	DryRun  bool   `json:"dry_run"`
+	// Started is when the service started (RFC 3339), "" when unknown.
+	Started string `json:"started,omitempty"`
+	// Error says why the service's details are missing while it runs.
+	Error string `json:"error,omitempty"`
 }
 
 type setReport struct {
@@ -81,6 +112,7 @@ func (inv *invocation) status(c *cli.Context) error {
 		return err
 	}
 	rep := newStatusReport(st)
+	inv.addRuntime(c, st, &rep)
 	if c.Bool(optJSON) {
 		err = writeJSON(inv.env.stdout, rep)
 	} else {
@@ -105,7 +137,7 @@ func counterOf(v nft.CounterValue) packetsBytes {
 
 // newStatusReport converts the firewall's status to the output form.
 func newStatusReport(st *nft.Status) statusReport {
-	rep := statusReport{Table: "inet " + nft.TableName, Sets: []setReport{}, Rules: []ruleReport{}}
+	rep := statusReport{Table: "inet " + nft.TableName, Sets: []setReport{}, Rules: []ruleReport{}, Interfaces: []ifaceReport{}, Queues: []queueReport{}}
 	if st == nil || !st.Present {
 		rep.Backend = "none"
 		return rep
@@ -143,9 +175,12 @@ func newTable(w io.Writer) *tabwriter.Writer {
 func writeStatus(w io.Writer, rep statusReport) error {
 	if !rep.Present {
 		_, err := fmt.Fprintf(w, "%s is not present (ftwall setup or ftwall run creates it)\n", tableName)
+		writeService(w, rep.Service)
 		return err
 	}
-	fmt.Fprintf(w, "%s: present, queue backend: %s\n\n", tableName, rep.Backend)
+	fmt.Fprintf(w, "%s: present, queue backend: %s\n", tableName, rep.Backend)
+	writeRuntime(w, rep)
+	fmt.Fprintln(w)
 	tw := newTable(w)
 	fmt.Fprintln(tw, "SET\tELEMENTS\tDEFAULT TIMEOUT")
 	for _, s := range rep.Sets {
@@ -231,4 +266,87 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// addRuntime adds what the table alone does not tell: whether its
+// interfaces exist, whether readers are bound to its queues, and the
+// running service.
+func (inv *invocation) addRuntime(c *cli.Context, st *nft.Status, rep *statusReport) {
+	svc := inv.service(c)
+	rep.Service = serviceReport{Running: svc.running, PID: svc.pid}
+	if svc.info != nil {
+		rep.Service.Version, rep.Service.DryRun = svc.info.Version, svc.info.DryRun
+		rep.Service.Started = svc.info.Started.UTC().Format(time.RFC3339)
+	} else if svc.err != nil {
+		rep.Service.Error = oneLine(svc.err)
+	}
+	if st == nil || !st.Present {
+		return
+	}
+	have := map[string]bool{}
+	if names, err := inv.env.interfaceNames(); err == nil {
+		for _, n := range names {
+			have[n] = true
+		}
+	}
+	for _, n := range st.Interfaces.LAN {
+		rep.Interfaces = append(rep.Interfaces, ifaceReport{Name: n, Role: "lan", Exists: have[n]})
+	}
+	for _, n := range st.Interfaces.WAN {
+		rep.Interfaces = append(rep.Interfaces, ifaceReport{Name: n, Role: "wan", Exists: have[n]})
+	}
+	bound, _ := inv.env.boundQueues()
+	for i := uint16(0); i < st.Queues; i++ {
+		num := st.QueueNum + i
+		port, ok := bound[num]
+		rep.Queues = append(rep.Queues, queueReport{Num: num, ReaderBound: ok, PortID: port})
+	}
+}
+
+// writeRuntime writes the interfaces, queues and service lines.
+func writeRuntime(w io.Writer, rep statusReport) {
+	var lan, wan []string
+	for _, i := range rep.Interfaces {
+		state := "present"
+		if !i.Exists {
+			state = "MISSING"
+		}
+		if i.Role == "lan" {
+			lan = append(lan, fmt.Sprintf("%s (%s)", i.Name, state))
+		} else {
+			wan = append(wan, fmt.Sprintf("%s (%s)", i.Name, state))
+		}
+	}
+	wanText := strings.Join(wan, ", ")
+	if len(wan) == 0 {
+		wanText = "every interface that is not LAN"
+	}
+	fmt.Fprintf(w, "interfaces: LAN %s; WAN %s\n", strings.Join(lan, ", "), wanText)
+	var qs []string
+	for _, q := range rep.Queues {
+		state := "reader bound"
+		if !q.ReaderBound {
+			state = "NO READER: candidates pass uninspected"
+		}
+		qs = append(qs, fmt.Sprintf("%d (%s)", q.Num, state))
+	}
+	if len(qs) > 0 {
+		fmt.Fprintf(w, "queues: %s\n", strings.Join(qs, ", "))
+	}
+	writeService(w, rep.Service)
+}
+
+func writeService(w io.Writer, s serviceReport) {
+	switch {
+	case !s.Running:
+		fmt.Fprintln(w, "service: ftwall run is not running")
+	case s.Version == "":
+		fmt.Fprintf(w, "service: ftwall run, pid %d (no answer on the control socket: %s)\n", s.PID, s.Error)
+	default:
+		dry := ""
+		if s.DryRun {
+			dry = ", DRY-RUN (nothing is blocked)"
+		}
+		fmt.Fprintf(w, "service: ftwall run %s, pid %d, since %s%s\n", s.Version, s.PID, s.Started, dry)
+	}
 }

@@ -15,6 +15,9 @@ func (inv *invocation) teardown(c *cli.Context) error {
 	if err := inv.requireCapabilities("changing the firewall", capNetAdmin); err != nil {
 		return err
 	}
+	if svc := inv.service(c); svc.running {
+		return ownerRefusal(svc, "teardown", "stop it first (systemctl stop ftwall; it keeps the table at exit unless --teardown-on-exit), then run ftwall teardown")
+	}
 	var removed bool
 	err := inv.withFirewall(func(fw nft.Firewall) error {
 		var err error
