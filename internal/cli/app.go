@@ -56,8 +56,8 @@ func (inv *invocation) commands() []command {
 			envPrefix: envPrefix, opts: setupOptions(), readConfig: true, action: inv.setup,
 		},
 		{
-			name:        "teardown",
-			usage:       "remove the table inet ftwall",
+			name:  "teardown",
+			usage: "remove the table inet ftwall",
 			description: "Deletes the table inet ftwall and with it every rule, set and learned element. Nothing else\n" +
 				"in the ruleset is touched. Succeeds when the table is already absent. Refuses while ftwall run\n" +
 				"owns the table (stop the service first). Needs CAP_NET_ADMIN.",
