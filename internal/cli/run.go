@@ -132,6 +132,7 @@ func (inv *invocation) runConfig(c *cli.Context) (service.Config, logSettings, e
 		LogLetters:      c.String(optLog),
 		SummaryInterval: c.Duration(optSummaryInterval),
 		MetricsListen:   strings.TrimSpace(c.String(optMetricsListen)),
+		RunDir:          inv.runDir(c),
 	}
 	if cfg.PongType, err = parsePong(c.String(optPong)); err != nil {
 		return cfg, logs, inv.badOption(optPong, "%v", err)
