@@ -19,7 +19,10 @@
 //	packets_not_sent_total{what,reason} replies and probes dropped instead of sent
 //	evidence_lost_total               evidence the control goroutine could not take
 //	failopen_bypassed                 candidates let through uninspected (estimate)
-//	set_elements{set}                 elements in each nftables set
+//	set_elements{set}                 elements in each nftables set: moved at
+//	                                  every write (peers learned or blocked,
+//	                                  unblocked; locks from the time-lock state),
+//	                                  corrected from the kernel every 10 s (expiries)
 //	set_full_total{set}               elements not added: the set was full
 //	set_write_duration_seconds        latency of set element writes
 //	table_present                     1 while table inet ftwall exists
