@@ -196,6 +196,7 @@ func TestEnvListsAndDefaults(t *testing.T) {
 		},
 		PongType: 0x29, PongRate: 2000, PongBurst: 4000, PeerBudget: 5000, PeerBudgetRate: 50, StoreInterval: 30 * time.Second,
 		LogLetters: "cp", SummaryInterval: 60 * time.Second, QueueMaxLen: 4096,
+		RunDir: h.runDir,
 	}
 	c.Reload = nil
 	checkDetectors(t, &c, registry.Names())

@@ -30,7 +30,7 @@ func TestRunMapsEveryOption(t *testing.T) {
 		"--log", "uUtTcp", "--log-format", "json", "--log-level", "debug", "--syslog",
 		"--summary-interval", "0", "--metrics-listen", "127.0.0.1:9117",
 		"--own", "203.0.113.1,2001:db8:1::1", "--probe-source", "10.0.1.1", "--probe-source", "fd00:1::1",
-		"--queue-maxlen", "8192")
+		"--queue-maxlen", "8192", "--run-dir", "/run/ftwall-b")
 	c := h.lastRun()
 	if c.Reload == nil {
 		t.Error("no Reload callback")
@@ -49,6 +49,7 @@ func TestRunMapsEveryOption(t *testing.T) {
 		ProbeSource4: ip("10.0.1.1"), ProbeSource6: ip("fd00:1::1"),
 		Store: "/var/lib/ftwall/peers", StoreInterval: 5 * time.Minute, ClientDir: "/run/ftwall/clients",
 		LogLetters: "uUtTcp", SummaryInterval: 0, MetricsListen: "127.0.0.1:9117", QueueMaxLen: 8192,
+		RunDir: "/run/ftwall-b",
 	}
 	checkDetectors(t, &c, registry.Names())
 	if got, w := sprintConfig(c), sprintConfig(want); got != w {

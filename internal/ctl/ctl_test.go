@@ -3,6 +3,7 @@ package ctl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,5 +108,46 @@ func TestServeAndCall(t *testing.T) {
 	}
 	if _, err := Call(context.Background(), dir, Request{Op: OpInfo}); !errors.Is(err, ErrNoService) {
 		t.Errorf("Call without a server = %v, want ErrNoService", err)
+	}
+}
+
+func TestDefaultDirNamespaces(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a")
+	b := filepath.Join(dir, "b")
+	for _, p := range []string{a, b} {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	named := filepath.Join(dir, "named")
+	if err := os.Mkdir(named, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ka, _ := nsInode(a)
+	want := filepath.Join(DefaultRunDir, fmt.Sprintf("netns-%d", ka.ino))
+	for _, c := range []struct {
+		name, self, init, named, want string
+	}{
+		{"host", a, a, named, DefaultRunDir},
+		{"other namespace", a, b, named, want},
+		{"self unreadable", filepath.Join(dir, "missing"), b, named, DefaultRunDir},
+		{"init unreadable, not named", a, filepath.Join(dir, "missing"), named, DefaultRunDir},
+		{"init unreadable, no netns dir", a, filepath.Join(dir, "missing"), filepath.Join(dir, "none"), DefaultRunDir},
+	} {
+		if got := defaultDir(c.self, c.init, c.named); got != c.want {
+			t.Errorf("%s: got %s, want %s", c.name, got, c.want)
+		}
+	}
+	// A namespace that ip-netns named: a hard link stands in for the bind
+	// mount (same device and inode).
+	if err := os.Link(a, filepath.Join(named, "lab")); err != nil {
+		t.Fatal(err)
+	}
+	if got := defaultDir(a, filepath.Join(dir, "missing"), named); got != want {
+		t.Errorf("init unreadable, named: got %s, want %s", got, want)
+	}
+	if !perNamespace(want) || perNamespace(DefaultRunDir) {
+		t.Errorf("perNamespace(%s) should hold and perNamespace(%s) not", want, DefaultRunDir)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // netnsPrefix names the run directories of other network namespaces.
@@ -15,14 +16,53 @@ const netnsPrefix = "netns-"
 // table is per network namespace, and so is its owner: an `ftwall run` in
 // a namespace (ip netns exec) does not own the host's table.
 func DefaultDir() string {
-	self, err1 := os.Readlink("/proc/self/ns/net")
-	host, err2 := os.Readlink("/proc/1/ns/net")
-	if err1 != nil || err2 != nil || self == host {
+	return defaultDir("/proc/self/ns/net", "/proc/1/ns/net", "/run/netns")
+}
+
+// defaultDir decides with the namespace files given. The host's namespace
+// is the one of process 1. Where that cannot be read (a hardened /proc, a
+// container that hides process 1), a namespace that ip-netns(8) named (a
+// file in named) still counts as another one.
+func defaultDir(self, init, named string) string {
+	ino, ok := nsInode(self)
+	if !ok {
 		return DefaultRunDir
 	}
-	// "net:[4026531840]"
-	ino := strings.TrimSuffix(strings.TrimPrefix(self, "net:["), "]")
-	return filepath.Join(DefaultRunDir, fmt.Sprintf("%s%s", netnsPrefix, ino))
+	if host, ok := nsInode(init); ok {
+		if host == ino {
+			return DefaultRunDir
+		}
+		return perNamespaceDir(ino)
+	}
+	entries, err := os.ReadDir(named)
+	if err != nil {
+		return DefaultRunDir
+	}
+	for _, e := range entries {
+		if n, ok := nsInode(filepath.Join(named, e.Name())); ok && n == ino {
+			return perNamespaceDir(ino)
+		}
+	}
+	return DefaultRunDir
+}
+
+// nsKey is a namespace file's identity (nsfs device and inode).
+type nsKey struct{ dev, ino uint64 }
+
+func nsInode(path string) (nsKey, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nsKey{}, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nsKey{}, false
+	}
+	return nsKey{dev: uint64(st.Dev), ino: st.Ino}, true
+}
+
+func perNamespaceDir(k nsKey) string {
+	return filepath.Join(DefaultRunDir, fmt.Sprintf("%s%d", netnsPrefix, k.ino))
 }
 
 // perNamespace reports whether dir is a default run directory of another

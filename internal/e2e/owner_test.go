@@ -182,13 +182,17 @@ func TestOperatorCommands(t *testing.T) {
 	if _, ok := storeAddrs(t, path)[l.Peers6[1]]; ok {
 		t.Error("unblock without a service left the peer in the storefile")
 	}
+	out = ftwallOK(t, l, "block", l.Peers6[4].String(), "--store", path, "--run-dir", dir, "--reason", "by hand")
+	if !strings.Contains(out, ": blocked") || !setHas(t, k, nft.SetPeers6, l.Peers6[4]) || storeAddrs(t, path)[l.Peers6[4]] != "manual/by hand" {
+		t.Errorf("block without a service: %q; in peers6 %v; storefile %v", out, setHas(t, k, nft.SetPeers6, l.Peers6[4]), storeAddrs(t, path))
+	}
 
 	// A restart, as after an upgrade: what was unblocked stays unblocked,
 	// the block by hand is back, the pardons hold.
 	ftwallOK(t, l, "teardown", "--run-dir", dir)
 	p2 := startRun(t, l, runArgs...)
-	if !setHas(t, k, nft.SetPeers4, l.Peers4[3]) {
-		t.Error("the block by hand was not restored from the storefile")
+	if !setHas(t, k, nft.SetPeers4, l.Peers4[3]) || !setHas(t, k, nft.SetPeers6, l.Peers6[4]) {
+		t.Error("a block by hand was not restored from the storefile")
 	}
 	for _, a := range []netip.Addr{l.Peers4[1], l.Peers6[1]} {
 		if setHas(t, k, nft.SetPeers4, a) || setHas(t, k, nft.SetPeers6, a) {
