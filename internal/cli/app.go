@@ -108,9 +108,9 @@ func (inv *invocation) commands() []command {
 		},
 		{
 			name:  "inspect",
-			usage: "analyse capture files for FastTrack traffic",
-			description: "Runs capture files (pcap or pcapng) through ftwall's classifier and reports the FastTrack\n" +
-				"clients, peers and evidence found, and what ftwall would have blocked. Touches nothing,\n" +
+			usage: "analyse capture files for peer-to-peer traffic",
+			description: "Runs capture files (pcap or pcapng) through ftwall's classifier and reports the\n" +
+				"peer-to-peer clients, peers and evidence found, and what ftwall would have blocked. Touches nothing,\n" +
 				"needs no privileges. Options come from `FTWALL_INSPECT_*` variables and the \"inspect:\"\n" +
 				"section of the configuration file.",
 			section: sectionInspect, envPrefix: envPrefixInspect, opts: inspectOptions(), readConfig: true,
@@ -119,8 +119,9 @@ func (inv *invocation) commands() []command {
 		{
 			name:  "run",
 			usage: "apply the table and inspect queued packets (the service)",
-			description: "Applies the table like setup, then reads the queued packets, learns FastTrack peers,\n" +
-				"time-locks clients, answers their pings with spoofed pongs and keeps the sets up to date\n" +
+			description: "Applies the table like setup, then reads the queued packets, learns the peers of the\n" +
+				"enabled protocols (--protocols), time-locks their clients, answers FastTrack pings with\n" +
+				"spoofed pongs and keeps the sets up to date\n" +
 				"until SIGINT or SIGTERM. SIGHUP re-reads the configuration file and the environment (log\n" +
 				"format, level and syslog need a restart). Needs CAP_NET_ADMIN and CAP_NET_RAW.",
 			envPrefix: envPrefix, opts: runOptions(), readConfig: true, action: inv.run,
@@ -136,11 +137,11 @@ func (inv *invocation) app() *cli.App {
 	for _, c := range inv.commands() {
 		cmds = append(cmds, inv.cliCommand(c))
 	}
-	cmds = append(cmds, inv.helpCommand(), inv.manCommand())
+	cmds = append(cmds, inv.helpCommand(), inv.completionCommand(), inv.manCommand())
 	return &cli.App{
 		Name:      "ftwall",
 		HelpName:  "ftwall",
-		Usage:     "block FastTrack (Kazaa, iMesh, Grokster) clients on a Linux gateway with nftables",
+		Usage:     "stop peer-to-peer clients (BitTorrent, FastTrack) on a Linux gateway with nftables",
 		UsageText: "ftwall [--config FILE] COMMAND [OPTIONS]",
 		Description: "ftwall builds its own nftables table inet ftwall whose sets hold blocked peers and\n" +
 			"time-locked clients, so the kernel drops their traffic itself; `ftwall run` inspects only\n" +

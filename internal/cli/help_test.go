@@ -2,6 +2,9 @@ package cli
 
 import (
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -48,17 +51,62 @@ func TestVersion(t *testing.T) {
 func TestManPage(t *testing.T) {
 	h := newHarness(t)
 	out := h.mustRun("man")
-	for _, want := range []string{".TH ftwall 8", ".SH COMMAND DETAILS", ".B ftwall run", ".SH EXIT STATUS", ".SH ENVIRONMENT", "--peer-timeout", "FTWALL_PEER_TIMEOUT=12h"} {
+	for _, want := range []string{".TH FTWALL 8", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH COMMANDS", ".SH GLOBAL OPTIONS",
+		".SH ENVIRONMENT", ".SH FILES", ".SH EXIT STATUS", ".SH EXAMPLES", ".SH SEE ALSO",
+		`.I /etc/ftwall/ftwall.yaml`, `FTWALL_PEER_TIMEOUT=12h`,
+		// Options with their real defaults, not urfave/cli's --lan="".
+		`\fB\-\-peer\-timeout\fR \fIDURATION\fR`, `Default: 24h.`, `Default: fasttrack,bittorrent.`, `Default: reject.`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("man page lacks %q", want)
 		}
 	}
+	if strings.Contains(out, `=""`) || strings.Contains(out, "[value]") {
+		t.Error("man page shows urfave/cli's generated option syntax")
+	}
 	inv := &invocation{}
 	for _, cmd := range inv.commands() {
+		// Each command has a synopsis line and a section with its options.
+		if !strings.Contains(out, ".B "+roff(cmd.name)+"\n") {
+			t.Errorf("man page has no synopsis of %s", cmd.name)
+		}
+		head := ".SS \"ftwall " + roff(cmd.name)
+		i := strings.Index(out, head)
+		if i < 0 {
+			t.Errorf("man page has no section for %s", cmd.name)
+			continue
+		}
+		section := out[i+len(head):]
+		if j := strings.Index(section, ".SS "); j >= 0 {
+			section = section[:j]
+		}
 		for _, o := range cmd.opts {
-			if !strings.Contains(out, o.name) {
-				t.Errorf("man page lacks option %s of %s", o.name, cmd.name)
+			if !strings.Contains(section, "\\fB\\-\\-"+roff(o.name)+"\\fR") {
+				t.Errorf("man page lacks option --%s in the section of %s", o.name, cmd.name)
 			}
+		}
+	}
+	// It renders without a warning.
+	path := filepath.Join(t.TempDir(), "ftwall.8")
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("groff"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("groff is missing: .ci/run installs groff-base")
+		}
+		t.Skip("groff not installed (apt-get install groff-base): the rendering is not checked")
+	}
+	cmd := exec.Command("groff", "-ww", "-z", "-man", "-Tutf8", path)
+	if msg, err := cmd.CombinedOutput(); err != nil || len(msg) > 0 {
+		t.Errorf("groff -ww -man: %v\n%s", err, msg)
+	}
+	if _, err := exec.LookPath("man"); err == nil {
+		cmd := exec.Command("man", "--warnings", "-l", path)
+		cmd.Env = append(os.Environ(), "MANPAGER=cat", "MANWIDTH=80")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+			t.Errorf("man --warnings -l: %v\n%s", err, stderr.String())
 		}
 	}
 }

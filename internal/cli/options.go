@@ -148,7 +148,7 @@ func rulesetOptions() []option {
 		{name: optAllow, kind: kindList, usage: "never block or lock traffic to `CIDR` (an address or address/prefix, IPv4 or IPv6); repeat or separate with commas"},
 		{name: optPeerTimeout, kind: kindDuration, defD: defaultPeerTimeout, usage: "keep a learned peer blocked for `DURATION` after the last evidence (0 = forever)"},
 		{name: optMaxPeers, kind: kindInt, defI: nft.DefaultMaxPeers, usage: "peers4 and peers6 hold at most `N` peers each; a full set takes no new peer until old ones expire (logged, counted in ftwall_set_full_total)"},
-		{name: optTimeLock, kind: kindDuration, defD: defaultTimeLock, usage: "time-lock a FastTrack client for `DURATION`: its new outbound TCP connections are refused (0 = no time-lock)"},
+		{name: optTimeLock, kind: kindDuration, defD: defaultTimeLock, usage: "time-lock a peer-to-peer client for `DURATION`: its new outbound TCP connections are refused (0 = no time-lock)"},
 		{name: optLockAction, kind: kindString, def: "reject", usage: "`ACTION` for a locked client's new TCP connections: reject (TCP reset) or drop"},
 		{name: optQueue, kind: kindUint, defU: 0, usage: "first NFQUEUE `NUMBER` (0-65535)"},
 		{name: optQueues, kind: kindUint, defU: 1, usage: "`COUNT` of NFQUEUE queues, one reader each (queue … queue+COUNT-1)"},
