@@ -19,11 +19,18 @@ func TestContribConfig(t *testing.T) {
 	}
 	h := newHarness(t)
 	h.ifaces = []string{"lo", "eth0", "eth1"}
-	h.mustRun("--config", path, "setup", "--check")
+	// The shipped file names no LAN interface: it enforces nothing until
+	// the administrator sets one (the package starts the service only then).
+	for _, cmd := range []string{"setup", "run"} {
+		if code := h.run("--config", path, cmd, "--check"); code != ExitUsage || !strings.Contains(h.stderr.String(), "--lan") {
+			t.Errorf("%s --check of the example without lan: exit %d, stderr %q", cmd, code, h.stderr.String())
+		}
+	}
+	h.mustRun("--config", path, "setup", "--check", "--lan", "eth1")
 	if h.stderr.Len() != 0 {
 		t.Errorf("setup --check of the example: stderr %q", h.stderr.String())
 	}
-	h.mustRun("--config", path, "run", "--check")
+	h.mustRun("--config", path, "run", "--check", "--lan", "eth1")
 	if code := h.run("--config", path, "status"); code != ExitAbsent {
 		t.Errorf("status of the example with no table: exit %d, want %d; stderr %q", code, ExitAbsent, h.stderr.String())
 	}
@@ -32,7 +39,7 @@ func TestContribConfig(t *testing.T) {
 	// documented defaults are well-formed values.
 	uncommented := regexp.MustCompile(`(?m)^(\s*)#([a-z][a-z-]*:|\s+- )`).ReplaceAllString(string(data), "$1$2")
 	full := writeFile(t, "full.yaml", uncommented)
-	h.mustRun("--config", full, "run", "--check")
+	h.mustRun("--config", full, "run", "--check", "--lan", "eth1")
 	if code := h.run("--config", full, "status"); code != ExitAbsent {
 		t.Errorf("status of the full example with no table: exit %d, want %d; stderr %q", code, ExitAbsent, h.stderr.String())
 	}
@@ -46,7 +53,7 @@ func TestContribConfig(t *testing.T) {
 	inv := &invocation{}
 	for _, cmd := range inv.commands() {
 		for _, o := range cmd.opts {
-			re := regexp.MustCompile(`(?m)^\s*#?` + regexp.QuoteMeta(o.name) + `:`)
+			re := regexp.MustCompile(`(?m)^\s*#?( e\.g\. )?` + regexp.QuoteMeta(o.name) + `:`)
 			if !re.Match(data) {
 				t.Errorf("contrib/ftwall.yaml does not document %s's option %s", cmd.name, o.name)
 			}
