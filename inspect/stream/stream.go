@@ -70,7 +70,14 @@ type Table struct {
 	order []entry
 	gen   uint64
 	stats Stats
+	// free holds flows of forgotten connections for reuse, with their
+	// buffers, so that a flood of connection starts (each judged and
+	// forgotten at once) allocates nothing; at most maxFree of them.
+	free []*flow
 }
+
+// maxFree bounds the flows kept for reuse (each holds up to Window bytes).
+const maxFree = 64
 
 type entry struct {
 	k   Key
@@ -205,7 +212,14 @@ func (t *Table) start(now time.Time, k Key, seq uint32) *flow {
 		t.evict(now)
 	}
 	t.gen++
-	f := &flow{base: seq, last: now, gen: t.gen}
+	var f *flow
+	if n := len(t.free); n > 0 {
+		f = t.free[n-1]
+		t.free = t.free[:n-1]
+		*f = flow{base: seq, last: now, gen: t.gen, data: f.data[:0]}
+	} else {
+		f = &flow{base: seq, last: now, gen: t.gen}
+	}
 	t.flows[k] = f
 	t.perHost[hostKey(k.Src.Addr())]++
 	t.stats.Started++
@@ -240,6 +254,12 @@ func (t *Table) evict(now time.Time) {
 }
 
 func (t *Table) remove(k Key) {
+	if f := t.flows[k]; f != nil && len(t.free) < maxFree {
+		// Nothing outside the table holds f or its buffer: Add copies
+		// the stream out (Result.Stream, Result.Alt).
+		f.pending = nil
+		t.free = append(t.free, f)
+	}
 	delete(t.flows, k)
 	h := hostKey(k.Src.Addr())
 	if t.perHost[h]--; t.perHost[h] <= 0 {

@@ -150,7 +150,10 @@ func TestForgedSourceOnOwnSubnet(t *testing.T) {
 	const times = 3
 	forged := evidence(l, l.ClientIP4, l.ClientIP6, 0)
 	sendRaw(t, attacker, forged, times)
-	want := float64(len(forged) * times)
+	// Each distinct piece of forged evidence is judged (and counted) once:
+	// its repeats within a second are held back by the queue reader
+	// (internal/service/recent.go), keyed by the forger's own MAC.
+	want := float64(len(forged))
 	// Not fatal: the kernel's sets are checked whatever the count says.
 	waitUntil(5*time.Second, func() bool { return metricValue(t, l, metrics, mismatch) >= want })
 	time.Sleep(300 * time.Millisecond)
@@ -211,7 +214,7 @@ func TestForgedSourceUnresolved(t *testing.T) {
 	forged := evidence(l, unused4, unused6, 4)
 	const times = 3
 	sendRaw(t, l.Client, forged, times)
-	want := float64(len(forged) * times)
+	want := float64(len(forged)) // once each, as above
 	waitUntil(5*time.Second, func() bool { return metricValue(t, l, metrics, unresolved) >= want })
 	time.Sleep(300 * time.Millisecond)
 	got := metricValue(t, l, metrics, unresolved)

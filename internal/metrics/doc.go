@@ -9,7 +9,7 @@
 //	verdicts_total{verdict}           verdicts on candidates: accept, drop
 //	peers_learned_total               peers added to the block set
 //	peers_over_budget_total           peers not learned: the client's budget was spent
-//	forged_sources_total{reason}      evidence ignored by the MAC check
+//	forged_sources_total{reason}      evidence ignored by the MAC check (each piece once a second: repeats are held by the reader)
 //	clients_locked                    time-locked clients now
 //	locks_kept_by_kernel_total        locks the kernel refreshed by itself
 //	probes_sent_total                 time-lock probes sent

@@ -25,6 +25,8 @@ type Metrics struct {
 
 	candidates     *prometheus.CounterVec
 	verdicts       *prometheus.CounterVec
+	verdictDrop    prometheus.Counter // verdicts{verdict="drop"}, resolved once
+	verdictAccept  prometheus.Counter
 	peersLearned   prometheus.Counter
 	clientsLocked  prometheus.Gauge
 	probesSent     prometheus.Counter
@@ -148,6 +150,8 @@ func New(opts ...Option) *Metrics {
 	for _, v := range []string{VerdictAccept, VerdictDrop} {
 		m.verdicts.WithLabelValues(v)
 	}
+	m.verdictDrop = m.verdicts.WithLabelValues(VerdictDrop)
+	m.verdictAccept = m.verdicts.WithLabelValues(VerdictAccept)
 	for _, r := range []string{ForgedMACMismatch, ForgedUnresolved} {
 		m.forged.WithLabelValues(r)
 	}
@@ -191,10 +195,20 @@ func (m *Metrics) Candidate(protocol, kind string) {
 // Verdict counts a verdict on a candidate packet.
 func (m *Metrics) Verdict(drop bool) {
 	if drop {
-		m.verdicts.WithLabelValues(VerdictDrop).Inc()
+		m.verdictDrop.Inc()
 	} else {
-		m.verdicts.WithLabelValues(VerdictAccept).Inc()
+		m.verdictAccept.Inc()
 	}
+}
+
+// Counter is one counter of a labelled family, resolved once so that the
+// packet path adds to it without a label lookup.
+type Counter interface{ Inc() }
+
+// CandidateCounter is the counter Candidate(protocol, kind) adds to; the
+// packet path keeps it instead of looking the labels up per packet.
+func (m *Metrics) CandidateCounter(protocol, kind string) Counter {
+	return m.candidates.WithLabelValues(protocol, kind)
 }
 
 // PeerLearned counts a peer added to the block set.

@@ -212,6 +212,7 @@ func (c *control) loop(ctx context.Context, hup <-chan os.Signal) error {
 			c.prunePardons(s.now())
 		case call := <-s.ctlCh:
 			call.reply <- c.operate(ctx, call.req)
+			s.learnEpoch.Add(1)
 		case <-summaryTick:
 			c.summary(ctx, true)
 		case <-metricsTick:

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	"github.com/ftwall/ftwall/inspect"
 	"github.com/ftwall/ftwall/inspect/stream"
 	"github.com/ftwall/ftwall/internal/events"
+	"github.com/ftwall/ftwall/internal/metrics"
 	"github.com/ftwall/ftwall/internal/queue"
 	"github.com/ftwall/ftwall/internal/rawsend"
 )
@@ -43,28 +43,43 @@ type sender interface {
 type handlerStats struct {
 	// Candidates counts candidates by detector (its index in the enabled
 	// detectors) and kind; NotEvidence those no detector recognised.
-	Candidates   [maxDetectors][inspect.MaxKinds]atomic.Uint64
-	NotEvidence  atomic.Uint64
-	DecodeErrors atomic.Uint64
-	Dropped      atomic.Uint64
-	Accepted     atomic.Uint64
-	PongsSent    atomic.Uint64
-	PongsLimited atomic.Uint64
-	PongErrors   atomic.Uint64
-	ProbeAnswers atomic.Uint64
-	OpenersHeld  atomic.Uint64 // session openers of clients not known yet, dropped once
-	LearnDropped atomic.Uint64 // control goroutine too slow: evidence lost
+	// Each counter is sharded by queue reader (counter.go).
+	Candidates   [maxDetectors][inspect.MaxKinds]counter
+	NotEvidence  counter
+	DecodeErrors counter
+	Dropped      counter
+	Accepted     counter
+	PongsSent    counter
+	PongsLimited counter
+	PongErrors   counter
+	ProbeAnswers counter
+	OpenersHeld  counter // session openers of clients not known yet, dropped once
+	LearnDropped counter // control goroutine too slow: evidence lost
+	RepeatsHeld  counter // evidence the reader had forwarded within the window (recent.go)
 }
 
 // reader is one queue reader's scratch space: Decode, Classify and Decide
 // write into it, so the steady state allocates nothing.
 type reader struct {
-	s   *Service
-	pkt inspect.Packet
-	ev  inspect.Evidence
-	d   inspect.Decision
+	s  *Service
+	id int // the reader's counter shard
+
+	// cand caches the Prometheus counters of candidates by detector index
+	// and kind for the run state candSt (indices change with a reload).
+	cand   [maxDetectors][inspect.MaxKinds]metrics.Counter
+	candSt *runState
+
+	recent *recentEvidence // evidence forwarded lately (recent.go)
+	pkt    inspect.Packet
+	ev     inspect.Evidence
+	d      inspect.Decision
 
 	sc stream.Scratch
+}
+
+// newReader is queue reader i's handler state.
+func (s *Service) newReader(i int) *reader {
+	return &reader{s: s, id: i, recent: newRecentEvidence()}
 }
 
 // handle runs queue → inspect → decision for one packet and returns its
@@ -73,28 +88,31 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 	s := r.s
 	st := s.state.Load()
 	stats := &s.stats
+	now := s.now() // one clock read per packet
 	if err := inspect.Decode(p.Payload, &r.pkt); err != nil {
-		stats.DecodeErrors.Add(1)
-		stats.Accepted.Add(1)
+		stats.DecodeErrors.addAt(r.id, 1)
+		stats.Accepted.addAt(r.id, 1)
 		return queue.Accept
 	}
 	fromLAN, known := st.ifs.isLAN(p.InDev)
-	if !st.classifier.Classify(s.now(), &r.pkt, fromLAN && p.Hook == queue.HookForward, &r.sc, &r.ev) {
-		stats.NotEvidence.Add(1)
+	if !st.classifier.Classify(now, &r.pkt, fromLAN && p.Hook == queue.HookForward, &r.sc, &r.ev) {
+		stats.NotEvidence.addAt(r.id, 1)
 		if r.sc.Refused && !st.dryRun {
 			// The host has stream.MaxPerHost connection starts waiting to
 			// be judged: this one cannot be followed, so it does not pass
 			// (its TCP retransmits it; only that host waits).
-			stats.Dropped.Add(1)
+			stats.Dropped.addAt(r.id, 1)
 			return queue.Drop
 		}
-		stats.Accepted.Add(1)
+		stats.Accepted.addAt(r.id, 1)
 		return queue.Accept
 	}
 	if i := st.detectors.Index(r.ev.Protocol); i >= 0 && i < maxDetectors && int(r.ev.Kind) < inspect.MaxKinds {
-		stats.Candidates[i][r.ev.Kind].Add(1)
-	}
-	if s.metrics != nil {
+		stats.Candidates[i][r.ev.Kind].addAt(r.id, 1)
+		if s.metrics != nil {
+			r.candidate(st, i).Inc()
+		}
+	} else if s.metrics != nil {
 		s.metrics.Candidate(string(r.ev.Protocol), r.ev.KindName())
 	}
 	if !known && p.InDev != 0 {
@@ -103,18 +121,18 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		s.requestIfaceRefresh()
 	}
 	if r.ev.Weak && fromLAN {
-		r.ev.ClientKnown = s.known.known(r.ev.Src.Addr(), s.now())
+		r.ev.ClientKnown = s.known.known(r.ev.Src.Addr(), now)
 	}
 	inspect.Decide(&r.ev, fromLAN, &st.settings, &r.d)
 	d := &r.d
 	if d.Lock.Valid {
 		// Known at once, for a session opener a moment later on another
 		// queue, before the control goroutine has written anything.
-		s.known.mark(d.Lock.Addr, s.now())
+		s.known.mark(d.Lock.Addr, now)
 	}
 	verdict := d.Verdict
 	if d.ProbeAnswer && p.Hook == queue.HookInput {
-		stats.ProbeAnswers.Add(1)
+		stats.ProbeAnswers.addAt(r.id, 1)
 		if s.metrics != nil {
 			s.metrics.ProbeAnswered()
 		}
@@ -123,9 +141,9 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		verdict = inspect.Drop
 	}
 	if r.ev.Weak && fromLAN && !d.Lock.Valid && !st.settings.Allowed(r.ev.Src.Addr().Unmap()) &&
-		!st.settings.Allowed(r.ev.Dst.Addr().Unmap()) && s.holds.hold(r.ev.Src, r.ev.Dst, s.now()) {
+		!st.settings.Allowed(r.ev.Dst.Addr().Unmap()) && s.holds.hold(r.ev.Src, r.ev.Dst, now) {
 		// A client not known yet: its TCP retransmits the opener.
-		stats.OpenersHeld.Add(1)
+		stats.OpenersHeld.addAt(r.id, 1)
 		verdict = inspect.Drop
 	}
 	if st.dryRun {
@@ -134,7 +152,7 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 	s.logCandidate(st, &r.ev, d, verdict, fromLAN)
 
 	if !st.dryRun && (d.NPeers > 0 || d.Lock.Valid) {
-		l := learned{at: s.now(), src: r.ev.Src.Addr().Unmap(), peers: d.Peers, npeers: d.NPeers, inDev: p.InDev, hw: p.HwAddr, hwLen: p.HwLen}
+		l := learned{at: now, src: r.ev.Src.Addr().Unmap(), peers: d.Peers, npeers: d.NPeers, inDev: p.InDev, hw: p.HwAddr, hwLen: p.HwLen}
 		if d.Lock.Valid {
 			l.lock = true
 			l.client = d.Lock.Addr
@@ -143,31 +161,34 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 			l.tagLen = uint8(copy(l.tag[:], d.Lock.Tag))
 			l.reason = d.Lock.Reason
 		}
-		select {
-		case s.learnCh <- l:
-		default:
-			stats.LearnDropped.Add(1)
-			if s.metrics != nil {
-				s.metrics.EvidenceLost()
+		if r.mustForward(st, &l, now) {
+			select {
+			case s.learnCh <- l:
+				r.forwarded(&l, now)
+			default:
+				stats.LearnDropped.addAt(r.id, 1)
+				if s.metrics != nil {
+					s.metrics.EvidenceLost()
+				}
 			}
 		}
 	}
 	if d.Reply.Valid && !st.dryRun {
-		if s.limiter.allow(d.Reply.To.Addr(), s.now()) {
+		if s.limiter.allow(d.Reply.To.Addr(), now) {
 			if err := s.sender.SendUDP(d.Reply.From, d.Reply.To, d.Reply.Payload); err != nil {
-				stats.PongErrors.Add(1)
+				stats.PongErrors.addAt(r.id, 1)
 				if s.metrics != nil {
 					s.metrics.NotSent("reply", errors.Is(err, rawsend.ErrBusy))
 				}
 				s.log.Debug("spoofed pong not sent", "err", err)
 			} else {
-				stats.PongsSent.Add(1)
+				stats.PongsSent.addAt(r.id, 1)
 				if s.metrics != nil {
 					s.metrics.SpoofedPongSent()
 				}
 			}
 		} else {
-			stats.PongsLimited.Add(1)
+			stats.PongsLimited.addAt(r.id, 1)
 			if s.metrics != nil {
 				s.metrics.SpoofedPongWithheld()
 			}
@@ -177,11 +198,60 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 		s.metrics.Verdict(verdict == inspect.Drop)
 	}
 	if verdict == inspect.Drop {
-		stats.Dropped.Add(1)
+		stats.Dropped.addAt(r.id, 1)
 		return queue.Drop
 	}
-	stats.Accepted.Add(1)
+	stats.Accepted.addAt(r.id, 1)
 	return queue.Accept
+}
+
+// mustForward reports whether l has an address the control goroutine has
+// not had from this reader, in a packet of the same source (address, MAC,
+// interface), within the window; else the packet only counts
+// (RepeatsHeld).
+func (r *reader) mustForward(st *runState, l *learned, now time.Time) bool {
+	if r.recent == nil {
+		return true
+	}
+	r.recent.reset(st, r.s.learnEpoch.Load())
+	peerW, lockW := st.recentWindows()
+	if l.lock && !r.recent.fresh(keyOf(l, l.client), now, lockW) {
+		return true
+	}
+	for _, p := range l.peers[:l.npeers] {
+		if !r.recent.fresh(keyOf(l, p.Addr), now, peerW) {
+			return true
+		}
+	}
+	r.s.stats.RepeatsHeld.addAt(r.id, 1)
+	return false
+}
+
+func (r *reader) forwarded(l *learned, now time.Time) {
+	if r.recent == nil {
+		return
+	}
+	if l.lock {
+		r.recent.forwarded(keyOf(l, l.client), now)
+	}
+	for _, p := range l.peers[:l.npeers] {
+		r.recent.forwarded(keyOf(l, p.Addr), now)
+	}
+}
+
+// candidate is the Prometheus counter of r.ev's protocol (detector i) and
+// kind, looked up once per run state.
+func (r *reader) candidate(st *runState, i int) metrics.Counter {
+	if r.candSt != st {
+		r.cand = [maxDetectors][inspect.MaxKinds]metrics.Counter{}
+		r.candSt = st
+	}
+	c := r.cand[i][r.ev.Kind]
+	if c == nil {
+		c = r.s.metrics.CandidateCounter(string(r.ev.Protocol), r.ev.KindName())
+		r.cand[i][r.ev.Kind] = c
+	}
+	return c
 }
 
 // logCandidate emits the per-packet event letters u/U/t/T when enabled.

@@ -9,13 +9,22 @@ import (
 // pongLimiter limits spoofed pongs per client with a token bucket of rate
 // tokens per second holding up to burst tokens (a client's ping round is
 // answered in full up to burst pings). It is safe for concurrent use by
-// several queue readers; its map is bounded (cleared when it exceeds max).
+// several queue readers: the clients are spread over limiterShards shards,
+// each with its own lock, so readers serving different clients do not
+// wait for each other. Each shard's map is bounded (cleared when it
+// exceeds its share of max).
 type pongLimiter struct {
+	rate, burst float64
+	shards      [limiterShards]limiterShard
+}
+
+const limiterShards = 16
+
+type limiterShard struct {
 	mu      sync.Mutex
-	rate    float64
-	burst   float64
 	max     int
 	buckets map[netip.Addr]*bucket
+	_       [40]byte // keep shards' locks on separate cache lines
 }
 
 // bucket is one token bucket's state; its owner keeps the rate (tokens
@@ -42,19 +51,35 @@ func (b *bucket) take(now time.Time, rate, burst float64) bool {
 }
 
 func newPongLimiter(perSecond, burst, maxClients int) *pongLimiter {
-	return &pongLimiter{rate: float64(perSecond), burst: float64(max(burst, 1)), max: maxClients, buckets: make(map[netip.Addr]*bucket)}
+	l := &pongLimiter{rate: float64(perSecond), burst: float64(max(burst, 1))}
+	for i := range l.shards {
+		l.shards[i].max = max(maxClients/limiterShards, 1)
+		l.shards[i].buckets = make(map[netip.Addr]*bucket)
+	}
+	return l
+}
+
+// shardOf spreads addresses over the shards by their last bytes (the
+// host part of a LAN address).
+func shardOf(a netip.Addr) int {
+	b := a.As16()
+	h := uint32(b[12])<<24 | uint32(b[13])<<16 | uint32(b[14])<<8 | uint32(b[15])
+	h ^= uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
+	h *= 0x9e3779b1
+	return int(h >> 28)
 }
 
 func (l *pongLimiter) allow(client netip.Addr, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[client]
+	sh := &l.shards[shardOf(client)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	b := sh.buckets[client]
 	if b == nil {
-		if len(l.buckets) >= l.max {
-			clear(l.buckets)
+		if len(sh.buckets) >= sh.max {
+			clear(sh.buckets)
 		}
 		b = &bucket{}
-		l.buckets[client] = b
+		sh.buckets[client] = b
 	}
 	return b.take(now, l.rate, l.burst)
 }

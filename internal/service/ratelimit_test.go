@@ -2,6 +2,7 @@ package service
 
 import (
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -61,9 +62,20 @@ func TestPongLimiter(t *testing.T) {
 	if n != 5 {
 		t.Fatalf("after 0.5 s: %d pongs allowed, want 5", n)
 	}
-	// The map stays bounded: a third client clears it (and starts afresh).
-	if !l.allow(c, now) || len(l.buckets) > 2 {
-		t.Fatalf("bounded map: %d buckets", len(l.buckets))
+	// The maps stay bounded: a new client clears a full shard (and starts
+	// afresh); 1,000 clients leave at most one bucket per shard here.
+	if !l.allow(c, now) {
+		t.Fatal("a new client was limited")
+	}
+	for i := 0; i < 1000; i++ {
+		l.allow(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), now)
+	}
+	n = 0
+	for i := range l.shards {
+		n += len(l.shards[i].buckets)
+	}
+	if n > limiterShards {
+		t.Fatalf("bounded maps: %d buckets", n)
 	}
 }
 
@@ -92,4 +104,17 @@ func TestRefreshCache(t *testing.T) {
 	if refreshEvery(0) < time.Hour || refreshEvery(128*time.Second) != 2*time.Second || refreshEvery(24*time.Hour) != time.Minute {
 		t.Errorf("refreshEvery: %v %v %v", refreshEvery(0), refreshEvery(128*time.Second), refreshEvery(24*time.Hour))
 	}
+}
+
+// BenchmarkPongLimiterParallel: two readers answering different clients.
+func BenchmarkPongLimiterParallel(b *testing.B) {
+	l := newPongLimiter(1<<30, 1<<30, 65536)
+	var next atomic.Uint32
+	now := time.Unix(1000, 0)
+	b.RunParallel(func(pb *testing.PB) {
+		c := netip.AddrFrom4([4]byte{10, 0, 1, byte(next.Add(1))})
+		for pb.Next() {
+			l.allow(c, now)
+		}
+	})
 }

@@ -112,6 +112,9 @@ type Service struct {
 	// ctlCh carries operator requests from the control socket to the
 	// control goroutine (operator.go).
 	ctlCh chan ctlCall
+	// learnEpoch changes when an operator request changed what evidence
+	// would do; the readers then forget what they forwarded (recent.go).
+	learnEpoch atomic.Uint64
 }
 
 // Run runs `ftwall run` until ctx is cancelled (SIGINT/SIGTERM in the CLI).
@@ -381,7 +384,7 @@ func (s *Service) Run(ctx context.Context) error {
 		readers = append(readers, r)
 	}
 	for i, r := range readers {
-		rd := &reader{s: s}
+		rd := s.newReader(i)
 		if err := r.Start(readCtx, rd.handle); err != nil {
 			for _, r := range readers {
 				r.Close()
@@ -440,7 +443,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("stopped", "candidates", s.totalCandidates(), "dropped", s.stats.Dropped.Load(),
 		"pongs", s.stats.PongsSent.Load(), "pongs_withheld", s.stats.PongsLimited.Load(), "peers_learned", ctrl.peersLearned, "probes_sent", ctrl.probesSent,
-		"set_write_errors", ctrl.writeErrors, "evidence_lost", s.stats.LearnDropped.Load(), "peers_over_budget", ctrl.peersOverBudget, "set_full_drops", ctrl.setFullDrops,
+		"set_write_errors", ctrl.writeErrors, "evidence_lost", s.stats.LearnDropped.Load(), "evidence_repeats_held", s.stats.RepeatsHeld.Load(), "peers_over_budget", ctrl.peersOverBudget, "set_full_drops", ctrl.setFullDrops,
 		"forged_mac_mismatch", ctrl.macs.mismatches, "forged_unresolved", ctrl.macs.unresolved, "table_repairs", ctrl.tableRepairs)
 	return runErr
 }

@@ -41,13 +41,17 @@ type sent struct {
 }
 
 type fakeSender struct {
-	mu   sync.Mutex
-	sent []sent
+	mu      sync.Mutex
+	sent    []sent
+	discard bool // benchmarks: count nothing
 }
 
 func (f *fakeSender) SendUDP(src, dst netip.AddrPort, payload []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.discard {
+		return nil
+	}
 	f.sent = append(f.sent, sent{src, dst, bytes.Clone(payload)})
 	return nil
 }
@@ -139,18 +143,18 @@ func baseConfig() Config {
 	}
 }
 
-func start(t *testing.T, cfg Config) *harness {
+func start(t testing.TB, cfg Config) *harness {
 	t.Helper()
 	return startWith(t, cfg, nft.NewFake())
 }
 
-func startWith(t *testing.T, cfg Config, fw *nft.Fake) *harness {
+func startWith(t testing.TB, cfg Config, fw *nft.Fake) *harness {
 	t.Helper()
 	return startDeps(t, cfg, fw, &ProtectFiles{})
 }
 
 // startDeps is startWith reading protected addresses from files.
-func startDeps(t *testing.T, cfg Config, fw *nft.Fake, files *ProtectFiles) *harness {
+func startDeps(t testing.TB, cfg Config, fw *nft.Fake, files *ProtectFiles) *harness {
 	t.Helper()
 	h := &harness{fw: fw, snd: &fakeSender{}, q: &fakeQueue{in: make(chan queue.Packet), verdicts: make(chan queue.Verdict)},
 		done: make(chan error, 1), hup: make(chan os.Signal, 1), logs: &lab.Buffer{}}
@@ -171,7 +175,7 @@ func startDeps(t *testing.T, cfg Config, fw *nft.Fake, files *ProtectFiles) *har
 	return h
 }
 
-func (h *harness) stop(t *testing.T) {
+func (h *harness) stop(t testing.TB) {
 	if h.cancel == nil {
 		return
 	}
