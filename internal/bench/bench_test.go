@@ -70,7 +70,10 @@ func TestQuickRunEndToEnd(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	if n := strings.Count(md, "| **met** |") + strings.Count(md, "| **NOT met** |"); n != 28 {
+	// Measured: met, not met, or (a single run has no spread) undecided
+	// only because generator-bound.
+	if n := strings.Count(md, "| **met** |") + strings.Count(md, "| **NOT met** |") +
+		strings.Count(md, "| **undecided (generator-bound)** |"); n != 28 {
 		t.Errorf("report judges %d targets; want all 28 measured", n)
 	}
 	for _, bad := range []string{"not measured", "no successful run", "Errors (runs that failed"} {

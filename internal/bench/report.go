@@ -15,13 +15,47 @@ type Figure struct {
 	Values Series
 }
 
-// Check compares a figure's median with a target of the issue.
+// Check compares a figure with a target of the issue. The figure's runs
+// give an interval for its median (Series.MedianInterval); a target is met
+// when the whole interval meets it, not met when none of it does, and
+// undecided when the interval straddles the limit.
 type Check struct {
 	Name    string
 	Unit    Unit
 	Values  Series
 	AtLeast bool // target is a minimum (else a maximum)
 	Limit   float64
+	// GeneratorBound is set when, in the median run, the thing measured
+	// took within GeneratorMargin of all the load offered: the figure
+	// says how much the generator offered, not how much the measured
+	// side could take, so no target is claimed from it.
+	GeneratorBound bool
+}
+
+// Verdicts.
+const (
+	VerdictMet         = "met"
+	VerdictNotMet      = "NOT met"
+	VerdictUndecided   = "undecided"
+	VerdictGenerator   = "undecided (generator-bound)"
+	VerdictNotMeasured = "not measured"
+	GeneratorMargin    = 0.03 // measured ≥ 97 % of offered: generator-bound
+)
+
+// GeneratorBoundRuns reports whether the median run's measured rate is
+// within GeneratorMargin of its offered load (measured[i] and offered[i]
+// belong to run i).
+func GeneratorBoundRuns(measured, offered Series) bool {
+	if len(measured) == 0 || len(measured) != len(offered) {
+		return false
+	}
+	frac := make(Series, 0, len(measured))
+	for i := range measured {
+		if offered[i] > 0 {
+			frac = append(frac, measured[i]/offered[i])
+		}
+	}
+	return len(frac) > 0 && frac.Median() >= 1-GeneratorMargin
 }
 
 // Target formats the target, e.g. "≥ 0.98".
@@ -33,16 +67,29 @@ func (c Check) Target() string {
 	return op + " " + c.Unit.Format(c.Limit)
 }
 
-// Verdict is "met", "NOT met" or "not measured".
+// Verdict is VerdictMet, VerdictNotMet, VerdictUndecided,
+// VerdictGenerator or VerdictNotMeasured.
 func (c Check) Verdict() string {
-	m := c.Values.Median()
+	lo, hi := c.Values.MedianInterval()
 	switch {
-	case math.IsNaN(m):
-		return "not measured"
-	case c.AtLeast && m >= c.Limit, !c.AtLeast && m <= c.Limit:
-		return "met"
+	case math.IsNaN(lo):
+		return VerdictNotMeasured
+	case c.GeneratorBound:
+		return VerdictGenerator
 	}
-	return "NOT met"
+	meets := func(v float64) bool {
+		if c.AtLeast {
+			return v >= c.Limit
+		}
+		return v <= c.Limit
+	}
+	switch {
+	case meets(lo) && meets(hi):
+		return VerdictMet
+	case !meets(lo) && !meets(hi):
+		return VerdictNotMet
+	}
+	return VerdictUndecided
 }
 
 // Section is one benchmark's part of the report.
@@ -126,24 +173,25 @@ func (r *Report) Markdown() []byte {
 	b.WriteString("\nAll traffic runs between throw-away network namespaces (internal/lab: client → router → internet) on one machine: the traffic generators, the router and the receivers share its CPUs, so the absolute figures are lower than on a real gateway, and the ratios are the meaningful part.\n\n")
 
 	fmt.Fprintf(&b, "## Targets\n\n")
-	met, total := 0, 0
+	b.WriteString("A target is decided from the interval of its runs, not from the median alone: with n runs, the smallest and the largest value bound the median with a confidence of 1 − 2·0.5ⁿ (94 % for 5 runs, 98 % for 7). The target is **met** when the whole interval meets it, **NOT met** when none of it does, and **undecided** when the interval straddles the limit (more runs may decide it). A figure whose median run measured within 3 % of the load the generator offered is **generator-bound**: it shows the generator's limit, so no target is claimed from it.\n\n")
+	counts := map[string]int{}
 	fmt.Fprintf(&b, "| target | goal | measured (median [min – max]) | result |\n|---|---|---|---|\n")
 	for _, c := range r.Checks {
 		fmt.Fprintf(&b, "| %s | %s | %s | **%s** |\n", c.Name, c.Target(), c.Unit.Summary(c.Values), c.Verdict())
-		total++
-		if c.Verdict() == "met" {
-			met++
-		}
+		counts[c.Verdict()]++
 	}
-	fmt.Fprintf(&b, "\n%d of %d targets met.", met, total)
-	var notMet []string
-	for _, c := range r.Checks {
-		if c.Verdict() != "met" {
-			notMet = append(notMet, c.Name)
+	fmt.Fprintf(&b, "\n%d of %d targets met, %d not met, %d undecided (%d of them generator-bound).",
+		counts[VerdictMet], len(r.Checks), counts[VerdictNotMet], counts[VerdictUndecided]+counts[VerdictGenerator], counts[VerdictGenerator])
+	for _, v := range []string{VerdictNotMet, VerdictUndecided, VerdictGenerator, VerdictNotMeasured} {
+		var names []string
+		for _, c := range r.Checks {
+			if c.Verdict() == v {
+				names = append(names, c.Name)
+			}
 		}
-	}
-	if len(notMet) > 0 {
-		fmt.Fprintf(&b, " Not met: %s.", strings.Join(notMet, "; "))
+		if len(names) > 0 {
+			fmt.Fprintf(&b, " %s: %s.", strings.ToUpper(v[:1])+v[1:], strings.Join(names, "; "))
+		}
 	}
 	b.WriteString("\n\n")
 

@@ -28,13 +28,13 @@ func TestReportMarkdown(t *testing.T) {
 		"| kernel | 6.18.44 |",
 		"| runs | every figure is the median of 3 runs, with [min – max] |",
 		"| sanity check | passed: a \\| b c |",
-		"| P1 TCP throughput ratio, ftwall / no table | ≥ 0.980 | 0.985 [0.970 – 0.990] (3 runs) | **met** |",
+		"| P1 TCP throughput ratio, ftwall / no table | ≥ 0.980 | 0.985 [0.970 – 0.990] (3 runs) | **undecided** |",
 		"| P1 64-byte UDP pps ratio, ftwall / no table | ≥ 0.980 | 0.900 (1 run) | **NOT met** |",
 		"| P3 detection latency p99 | ≤ 1.00 ms | no successful run | **not measured** |",
 		"| P3 detection latency p99, BitTorrent DHT query | ≤ 1.00 ms | no successful run | **not measured** |",
 		"| P2 ratio ftwall / bare verdict loop, DHT flood, 2 queues | ≥ 0.900 | no successful run | **not measured** |",
 		"| P2 verdicts/s, uTP flood, 1 queue, ftwall run | ≥ 100.0k pkt/s | no successful run | **not measured** |",
-		"1 of 28 targets met. Not met: P1 64-byte UDP pps ratio",
+		"0 of 28 targets met, 1 not met, 1 undecided (0 of them generator-bound). NOT met: P1 64-byte UDP pps ratio, ftwall / no table. Undecided: P1 TCP throughput ratio, ftwall / no table. Not measured: ",
 		"## P1 forwarding cost\n\nHow it was measured.\n",
 		"| TCP ratio ftwall / no table | 0.985 | 0.970 – 0.990 | 3 |",
 		"run 2: iperf3 failed",
@@ -115,7 +115,7 @@ func TestChecksReadTheirFigures(t *testing.T) {
 		}
 	}
 	rep.Checks = cs
-	if md := string(rep.Markdown()); !strings.Contains(md, "**Partial run** (`--only P2,P3`)") || !strings.Contains(md, "18 of 20 targets met.") {
+	if md := string(rep.Markdown()); !strings.Contains(md, "**Partial run** (`--only P2,P3`)") || !strings.Contains(md, "18 of 20 targets met,") {
 		t.Errorf("partial report:\n%s", md)
 	}
 }
@@ -140,5 +140,37 @@ func TestAcceptLoopConfig(t *testing.T) {
 		if err := AcceptLoop(t.Context(), cfg); err == nil {
 			t.Errorf("AcceptLoop(%+v): want a configuration error", cfg)
 		}
+	}
+}
+
+// TestRatioFromGeneratorBoundLoop: a P2 ratio whose bare loop took all
+// the load the flood offered is not decided.
+func TestRatioFromGeneratorBoundLoop(t *testing.T) {
+	p2 := &Section{ID: "P2"}
+	bare := p2Key{flood: floodPing, queues: 1}
+	fw := p2Key{flood: floodPing, queues: 1, ftwall: true}
+	p2.figure("verdicts/s, "+bare.label(), UnitPPS, Series{190e3, 191e3, 189e3})
+	p2.figure("offered packets/s, "+bare.label(), UnitPPS, Series{191e3, 192e3, 190e3})
+	p2.figure("verdicts/s, "+fw.label(), UnitPPS, Series{188e3, 190e3, 187e3})
+	p2.figure("ratio ftwall / bare verdict loop, "+bare.labelNoWho(), UnitRatio, Series{0.99, 0.995, 0.99})
+	// The 2-queue loop was not generator-bound.
+	bare2 := p2Key{flood: floodPing, queues: 2}
+	p2.figure("verdicts/s, "+bare2.label(), UnitPPS, Series{300e3, 310e3, 305e3})
+	p2.figure("offered packets/s, "+bare2.label(), UnitPPS, Series{400e3, 400e3, 400e3})
+	p2.figure("ratio ftwall / bare verdict loop, "+bare2.labelNoWho(), UnitRatio, Series{0.6, 0.62, 0.61})
+	rep := &Report{Runs: 3, Sections: []*Section{p2}}
+	got := map[string]string{}
+	for _, c := range checks(rep) {
+		got[c.Name] = c.Verdict()
+	}
+	if v := got["P2 ratio ftwall / bare verdict loop, "+bare.labelNoWho()]; v != VerdictGenerator {
+		t.Errorf("1 queue: %q, want %q", v, VerdictGenerator)
+	}
+	if v := got["P2 ratio ftwall / bare verdict loop, "+bare2.labelNoWho()]; v != VerdictNotMet {
+		t.Errorf("2 queues: %q, want %q", v, VerdictNotMet)
+	}
+	// A throughput minimum stays decided: the reader took at least that.
+	if v := got["P2 verdicts/s, "+fw.label()]; v != VerdictMet {
+		t.Errorf("verdicts/s: %q, want %q", v, VerdictMet)
 	}
 }

@@ -94,8 +94,12 @@ func TestCheckVerdict(t *testing.T) {
 		c    Check
 		want string
 	}{
-		{Check{Values: Series{0.97, 0.99, 0.98}, AtLeast: true, Limit: 0.98}, "met"},
-		{Check{Values: Series{0.97, 0.99, 0.975}, AtLeast: true, Limit: 0.98}, "NOT met"},
+		{Check{Values: Series{0.981, 0.99, 0.985}, AtLeast: true, Limit: 0.98}, "met"},
+		{Check{Values: Series{0.97, 0.975, 0.979}, AtLeast: true, Limit: 0.98}, "NOT met"},
+		// The median meets it, the interval straddles it: undecided.
+		{Check{Values: Series{0.97, 0.99, 0.98}, AtLeast: true, Limit: 0.98}, "undecided"},
+		{Check{Values: Series{0.60, 1.26, 0.817}, AtLeast: true, Limit: 0.9}, "undecided"},
+		{Check{Values: Series{0.99, 1.0, 0.98}, AtLeast: true, Limit: 0.9, GeneratorBound: true}, "undecided (generator-bound)"},
 		{Check{Values: Series{1.2e-3}, Limit: 1e-3}, "NOT met"},
 		{Check{Values: Series{0.8e-3}, Limit: 1e-3}, "met"},
 		{Check{Limit: 1}, "not measured"},
@@ -104,7 +108,27 @@ func TestCheckVerdict(t *testing.T) {
 			t.Errorf("%+v: %q; want %q", c.c, got, c.want)
 		}
 	}
+	if c := MedianConfidence(5); c != 0.9375 {
+		t.Errorf("MedianConfidence(5) = %v", c)
+	}
 	if got := (Check{Unit: UnitRatio, AtLeast: true, Limit: 0.9}).Target(); got != "≥ 0.900" {
 		t.Errorf("Target = %q", got)
+	}
+}
+
+func TestGeneratorBoundRuns(t *testing.T) {
+	for _, c := range []struct {
+		measured, offered Series
+		want              bool
+	}{
+		{Series{180e3, 183e3, 181e3}, Series{190e3, 190e3, 190e3}, false}, // ~95 %: the reader is the limit
+		{Series{189e3, 190e3, 188e3}, Series{190e3, 191e3, 190e3}, true},  // took all it was offered
+		{Series{100e3}, Series{0}, false},                                 // offered unknown
+		{Series{1, 2}, Series{1}, false},                                  // runs do not pair up
+		{nil, nil, false},
+	} {
+		if got := GeneratorBoundRuns(c.measured, c.offered); got != c.want {
+			t.Errorf("GeneratorBoundRuns(%v, %v) = %v, want %v", c.measured, c.offered, got, c.want)
+		}
 	}
 }
