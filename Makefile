@@ -4,7 +4,7 @@ GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 # the completion scripts).
 DEB_PACKAGES := nftables iproute2 iputils-ping socat netcat-openbsd iperf3 conntrack tcpdump systemd \
 	aria2 transmission-cli transmission-daemon qbittorrent-nox opentracker mktorrent \
-	lintian groff-base man-db zsh fish
+	lintian groff-base man-db zsh fish nats-server
 BIN       := bin/ftwall
 
 # The version is VERSION's; the commit and the time stamp are the checkout's

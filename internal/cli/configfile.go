@@ -141,7 +141,75 @@ func (cf *configFile) mapping(node *yaml.Node, into map[string]configEntry, top 
 			cf.sections[k.Value] = sec
 			continue
 		}
+		if top && k.Value == sectionShare {
+			if err := cf.shareMapping(k, v, into); err != nil {
+				return err
+			}
+			continue
+		}
 		into[k.Value] = configEntry{line: k.Line, value: v}
+	}
+	return nil
+}
+
+// sectionShare is the configuration file's mapping of the share options:
+//
+//	share:
+//	  urls: [nats://192.0.2.10:4222, nats://192.0.2.11:4222]
+//	  mode: peers
+//	  creds: /etc/ftwall/gw-a.creds
+//	  tls: {ca: /etc/ftwall/nats-ca.pem}
+//	  buckets: {peers: ftwall-peers, locks: ftwall-locks}
+//
+// Its keys are the --share-* options without "share-" (url or urls), with
+// tls: and buckets: as mappings of their own; "share-url: …" and the like
+// at the top level work too.
+const sectionShare = "share"
+
+// shareMapping reads the share: mapping into the top-level entries as
+// share-* options.
+func (cf *configFile) shareMapping(k, v *yaml.Node, into map[string]configEntry) error {
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+		return nil
+	}
+	if v.Kind != yaml.MappingNode {
+		return &configError{path: cf.path, line: k.Line, msg: fmt.Sprintf("%q must hold the share options (urls, mode, name, user, password, token, nkey, creds, tls, buckets, replicas, backlog), found %s", k.Value, nodeKind(v))}
+	}
+	put := func(key *yaml.Node, name string, val *yaml.Node) error {
+		if prev, dup := into[name]; dup {
+			return &configError{path: cf.path, line: key.Line, msg: fmt.Sprintf("option %q appears twice (first on line %d)", name, prev.line)}
+		}
+		into[name] = configEntry{line: key.Line, value: val}
+		return nil
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		sk, sv := v.Content[i], resolveAlias(v.Content[i+1])
+		if sk.Kind != yaml.ScalarNode || sk.Tag == "!!merge" {
+			return &configError{path: cf.path, line: sk.Line, msg: "share option names must be plain words such as urls or mode"}
+		}
+		sub := map[string]string{"tls": "share-tls-%s", "buckets": "share-%s-bucket"}
+		if pattern, ok := sub[sk.Value]; ok {
+			if sv.Kind != yaml.MappingNode {
+				return &configError{path: cf.path, line: sk.Line, msg: fmt.Sprintf("share: %q must be a mapping, found %s", sk.Value, nodeKind(sv))}
+			}
+			for j := 0; j+1 < len(sv.Content); j += 2 {
+				tk := sv.Content[j]
+				if tk.Kind != yaml.ScalarNode {
+					return &configError{path: cf.path, line: tk.Line, msg: "share option names must be plain words"}
+				}
+				if err := put(tk, fmt.Sprintf(pattern, tk.Value), resolveAlias(sv.Content[j+1])); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		name := "share-" + sk.Value
+		if sk.Value == "urls" {
+			name = optShareURL
+		}
+		if err := put(sk, name, sv); err != nil {
+			return err
+		}
 	}
 	return nil
 }

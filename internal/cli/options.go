@@ -6,6 +6,7 @@ import (
 
 	"github.com/ftwall/ftwall/inspect/registry"
 	"github.com/ftwall/ftwall/internal/service"
+	"github.com/ftwall/ftwall/internal/share"
 	"github.com/ftwall/ftwall/nft"
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
@@ -101,6 +102,22 @@ const (
 	optProbeSource     = "probe-source"
 	optQueueMaxLen     = "queue-maxlen"
 
+	optShareURL         = "share-url"
+	optShareMode        = "share-mode"
+	optShareName        = "share-name"
+	optShareUser        = "share-user"
+	optSharePassword    = "share-password"
+	optShareToken       = "share-token"
+	optShareNKey        = "share-nkey"
+	optShareCreds       = "share-creds"
+	optShareTLSCA       = "share-tls-ca"
+	optShareTLSCert     = "share-tls-cert"
+	optShareTLSKey      = "share-tls-key"
+	optSharePeersBucket = "share-peers-bucket"
+	optShareLocksBucket = "share-locks-bucket"
+	optShareReplicas    = "share-replicas"
+	optShareBacklog     = "share-backlog"
+
 	optRunDir  = "run-dir"
 	optTimeout = "timeout"
 	optReason  = "reason"
@@ -190,7 +207,7 @@ func protocolsOption() option {
 }
 
 func runOptions() []option {
-	return append(rulesetOptions(),
+	return append(append(rulesetOptions(),
 		option{name: optDryRun, kind: kindBool, usage: "classify and log everything but change no set and accept every packet"},
 		option{name: optNoUDPBlock, kind: kindBool, usage: "accept FastTrack UDP pings (peers are still learned and clients still locked), like the original 2003 ftwall's -n option"},
 		option{name: optPong, kind: kindString, def: "0x29", usage: "`TYPE` of the spoofed reply: 0x29 (node pong) or 0x28 (supernode pong); also 29/28 or node/supernode"},
@@ -212,7 +229,30 @@ func runOptions() []option {
 		option{name: optOwn, kind: kindList, usage: "extra own `ADDR`ess of the firewall, never blocked as a peer (the interfaces' addresses are always included); repeat or separate with commas"},
 		option{name: optProbeSource, kind: kindList, usage: "source `ADDR` of time-lock probes, at most one IPv4 and one IPv6 (default: the address of the LAN interface the client was seen on)"},
 		option{name: optQueueMaxLen, kind: kindUint, defU: defaultQueueMaxLen, usage: "kernel queue length in `PACKETS` per queue"},
-	)
+	), shareOptions()...)
+}
+
+// shareOptions share learned peers (and locks) with other gateways through
+// NATS JetStream; in the configuration file they may also be written as a
+// share: mapping (see configfile.go).
+func shareOptions() []option {
+	return []option{
+		{name: optShareURL, kind: kindList, usage: "share learned peers with other gateways through the NATS JetStream `URL` (nats://HOST:PORT or tls://HOST:PORT); repeat or separate with commas for a cluster (none = no sharing)"},
+		{name: optShareMode, kind: kindString, def: string(share.ModePeers), usage: "`MODE` of sharing: peers (publish and apply learned peers), all (also time-locks, for an HA pair on one LAN) or receive (apply what others learned, publish nothing)"},
+		{name: optShareName, kind: kindString, defText: "the hostname", usage: "this gateway's `NAME` in what it publishes"},
+		{name: optShareUser, kind: kindString, usage: "NATS `USER` (with --share-password; prefer the environment or the configuration file for the password)"},
+		{name: optSharePassword, kind: kindString, usage: "NATS `PASSWORD` of --share-user"},
+		{name: optShareToken, kind: kindString, usage: "NATS authentication `TOKEN`"},
+		{name: optShareNKey, kind: kindString, usage: "NATS nkey seed `FILE`"},
+		{name: optShareCreds, kind: kindString, usage: "NATS credentials `FILE` (.creds: user JWT and nkey seed)"},
+		{name: optShareTLSCA, kind: kindString, usage: "`FILE` of the CA certificates that signed the NATS servers' certificates"},
+		{name: optShareTLSCert, kind: kindString, usage: "client certificate `FILE` for NATS servers that verify clients (with --share-tls-key)"},
+		{name: optShareTLSKey, kind: kindString, usage: "private key `FILE` of --share-tls-cert"},
+		{name: optSharePeersBucket, kind: kindString, def: share.DefaultPeersBucket, usage: "key-value `BUCKET` of the shared peers"},
+		{name: optShareLocksBucket, kind: kindString, def: share.DefaultLocksBucket, usage: "key-value `BUCKET` of the shared time-locks (mode all)"},
+		{name: optShareReplicas, kind: kindInt, defI: 1, usage: "servers holding each bucket when this gateway creates it: `N` = 1, 3 or 5 (3 for a cluster of three)"},
+		{name: optShareBacklog, kind: kindInt, defI: share.DefaultBacklog, usage: "at most `N` entries wait to be published while the servers are unreachable; past it the oldest are dropped (counted)"},
+	}
 }
 
 // globalOptions are the application's own options.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ftwall/ftwall/internal/events"
 	"github.com/ftwall/ftwall/internal/service"
+	"github.com/ftwall/ftwall/internal/share"
 )
 
 // logSettings are run's logging options; they take effect at start only.
@@ -201,6 +202,9 @@ func (inv *invocation) runConfig(c *cli.Context) (service.Config, logSettings, e
 		}
 		*p = a
 	}
+	if cfg.Share, err = inv.shareConfig(c); err != nil {
+		return cfg, logs, err
+	}
 	ml := c.Uint(optQueueMaxLen)
 	if ml < 1 || ml > math.MaxUint32 {
 		return cfg, logs, inv.badOption(optQueueMaxLen, "%d is out of range 1-%d", ml, uint64(math.MaxUint32))
@@ -258,4 +262,39 @@ func checkListenAddr(s string) error {
 		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", s, port)
 	}
 	return nil
+}
+
+// shareConfig builds the share configuration from the --share-* options.
+func (inv *invocation) shareConfig(c *cli.Context) (share.Config, error) {
+	sc := share.Config{
+		URLs:        listValue(c, optShareURL),
+		Name:        strings.TrimSpace(c.String(optShareName)),
+		User:        c.String(optShareUser),
+		Password:    c.String(optSharePassword),
+		Token:       c.String(optShareToken),
+		NKeyFile:    strings.TrimSpace(c.String(optShareNKey)),
+		CredsFile:   strings.TrimSpace(c.String(optShareCreds)),
+		TLSCA:       strings.TrimSpace(c.String(optShareTLSCA)),
+		TLSCert:     strings.TrimSpace(c.String(optShareTLSCert)),
+		TLSKey:      strings.TrimSpace(c.String(optShareTLSKey)),
+		PeersBucket: strings.TrimSpace(c.String(optSharePeersBucket)),
+		LocksBucket: strings.TrimSpace(c.String(optShareLocksBucket)),
+		Replicas:    c.Int(optShareReplicas),
+		Backlog:     c.Int(optShareBacklog),
+	}
+	m, err := share.ParseMode(c.String(optShareMode))
+	if err != nil {
+		return sc, inv.badOption(optShareMode, "%v", err)
+	}
+	sc.Mode = m
+	if sc.Backlog < 1 {
+		return sc, inv.badOption(optShareBacklog, "%d: want at least 1 entry", sc.Backlog)
+	}
+	if !sc.Enabled() {
+		return share.Config{}, nil // not sharing: the other share options do nothing
+	}
+	if err := sc.Validate(); err != nil {
+		return sc, inv.optionErrors(err)
+	}
+	return sc, nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/ftwall/ftwall/internal/ctl"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -53,6 +54,9 @@ type serviceReport struct {
 	Started string `json:"started,omitempty"`
 	// Error says why the service's details are missing while it runs.
 	Error string `json:"error,omitempty"`
+	// Share is the state of sharing with other gateways (absent: not
+	// sharing).
+	Share *ctl.ShareInfo `json:"share,omitempty"`
 }
 
 type setReport struct {
@@ -277,6 +281,7 @@ func (inv *invocation) addRuntime(c *cli.Context, st *nft.Status, rep *statusRep
 	if svc.info != nil {
 		rep.Service.Version, rep.Service.DryRun = svc.info.Version, svc.info.DryRun
 		rep.Service.Started = svc.info.Started.UTC().Format(time.RFC3339)
+		rep.Service.Share = svc.info.Share
 	} else if svc.err != nil {
 		rep.Service.Error = oneLine(svc.err)
 	}
@@ -349,4 +354,35 @@ func writeService(w io.Writer, s serviceReport) {
 		}
 		fmt.Fprintf(w, "service: ftwall run %s, pid %d, since %s%s\n", s.Version, s.PID, s.Started, dry)
 	}
+	if sh := s.Share; sh != nil {
+		writeShare(w, sh)
+	}
+}
+
+// writeShare writes the share lines of the status.
+func writeShare(w io.Writer, sh *ctl.ShareInfo) {
+	conn := "NOT CONNECTED (blocking goes on with what this gateway knows; what it learns waits in the backlog)"
+	if sh.Connected {
+		conn = "connected to " + sh.Server
+	}
+	if sh.LastError != "" && !sh.Connected {
+		conn += "; last error: " + sh.LastError
+	}
+	loaded := "loading the shared entries"
+	if sh.Loaded {
+		loaded = "shared entries loaded"
+	}
+	fmt.Fprintf(w, "share: mode %s as %s, %s, %s\n", sh.Mode, sh.Gateway, conn, loaded)
+	var rej []string
+	for _, r := range []string{"not-candidate", "not-lan", "pardoned", "no-timelock"} {
+		if n := sh.Rejected[r]; n > 0 {
+			rej = append(rej, fmt.Sprintf("%s %d", r, n))
+		}
+	}
+	rejText := "none"
+	if len(rej) > 0 {
+		rejText = strings.Join(rej, ", ")
+	}
+	fmt.Fprintf(w, "share: published %d (backlog %d, dropped %d, failed attempts %d); received %d: applied %d peers and %d locks, deleted %d, expired %d, undecodable %d, rejected %s; lag %.1f ms; reconnects %d\n",
+		sh.Published, sh.Backlog, sh.Dropped, sh.PublishErrors, sh.Received, sh.AppliedPeers, sh.AppliedLocks, sh.Deleted, sh.Expired, sh.Undecodable, rejText, sh.LagMillis, sh.Reconnects)
 }

@@ -63,4 +63,36 @@ type Info struct {
 	// Fingerprint is the applied ruleset's fingerprint: a setup with the
 	// same options builds the same one.
 	Fingerprint string `json:"fingerprint"`
+	// Share is the state of sharing with other gateways (nil: not sharing).
+	Share *ShareInfo `json:"share,omitempty"`
+}
+
+// ShareInfo is the state of sharing through NATS JetStream.
+type ShareInfo struct {
+	Mode      string `json:"mode"`
+	Gateway   string `json:"gateway"`
+	Connected bool   `json:"connected"`
+	Server    string `json:"server,omitempty"`
+	// Loaded says the buckets' contents at start are in the kernel.
+	Loaded bool `json:"loaded"`
+	// Published entries (acknowledged by the servers), failed attempts
+	// (retried), entries dropped from the full backlog, and those waiting.
+	Published     uint64 `json:"published"`
+	PublishErrors uint64 `json:"publish_errors"`
+	Dropped       uint64 `json:"dropped"`
+	Backlog       int    `json:"backlog"`
+	// Received entries; of them undecodable (no ftwall entry), applied,
+	// deleted, expired on arrival and rejected by validation (by reason).
+	Received     uint64            `json:"received"`
+	Undecodable  uint64            `json:"undecodable"`
+	AppliedPeers uint64            `json:"applied_peers"`
+	AppliedLocks uint64            `json:"applied_locks"`
+	Deleted      uint64            `json:"deleted"`
+	Expired      uint64            `json:"expired"`
+	Rejected     map[string]uint64 `json:"rejected,omitempty"`
+	// LagMillis is the age of the last live entry when it reached the
+	// kernel (server store time to kernel write).
+	LagMillis  float64 `json:"lag_ms"`
+	Reconnects uint64  `json:"reconnects"`
+	LastError  string  `json:"last_error,omitempty"`
 }

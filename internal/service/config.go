@@ -7,6 +7,7 @@ import (
 
 	"github.com/ftwall/ftwall/inspect"
 	"github.com/ftwall/ftwall/inspect/registry"
+	"github.com/ftwall/ftwall/internal/share"
 	"github.com/ftwall/ftwall/nft"
 )
 
@@ -73,6 +74,10 @@ type Config struct {
 	// QueueMaxLen is the kernel queue length (packets) per queue.
 	QueueMaxLen uint32
 
+	// Share shares learned peers (and locks) with other gateways through
+	// NATS JetStream (no URLs: off).
+	Share share.Config
+
 	// RunDir holds the lock file that makes this service the table's owner
 	// and the control socket of the operator commands ("" = neither).
 	RunDir string
@@ -116,7 +121,7 @@ func (c *Config) Validate() error {
 	if c.SummaryInterval < 0 {
 		return fmt.Errorf("--summary-interval: %v is negative", c.SummaryInterval)
 	}
-	return nil
+	return c.Share.Validate()
 }
 
 func (c *Config) setDefaults() {
@@ -151,5 +156,8 @@ func (c *Config) setDefaults() {
 	}
 	if c.Ruleset.Queues == 0 {
 		c.Ruleset.Queues = 1
+	}
+	if c.Share.Enabled() {
+		c.Share.SetDefaults()
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ftwall/ftwall/internal/clientdir"
 	"github.com/ftwall/ftwall/internal/events"
 	"github.com/ftwall/ftwall/internal/rawsend"
+	"github.com/ftwall/ftwall/internal/share"
 	"github.com/ftwall/ftwall/internal/store"
 	"github.com/ftwall/ftwall/nft"
 	"github.com/ftwall/ftwall/timelock"
@@ -31,7 +32,8 @@ type control struct {
 	store   *store.Store
 	cdir    *clientdir.Dir
 	tcp     *tcpProbe
-	macs    *macCheck // source MAC check against the neighbour table
+	macs    *macCheck   // source MAC check against the neighbour table
+	share   *shareApply // nil: not sharing
 
 	// scratch, reused between batches
 	batch    []learned
@@ -195,10 +197,16 @@ func (c *control) loop(ctx context.Context, hup <-chan os.Signal) error {
 		summaryTick = t.C
 		c.summary(ctx, true) // baseline
 	}
+	var shared <-chan share.Batch
+	if c.share != nil {
+		shared = c.share.client.Updates()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case b := <-shared:
+			c.applyShared(ctx, b)
 		case l := <-s.learnCh:
 			c.batch = append(c.batch[:0], l)
 			c.collect()
@@ -297,7 +305,11 @@ func (c *control) apply(ctx context.Context) {
 			if cl.Addr.Is6() {
 				set = nft.SetLocked6
 			}
-			c.add[set] = append(c.add[set], nft.Element{Addr: cl.Addr, Comment: lockComment(cl.Protocol, cl.Port, []byte(cl.Tag))})
+			comment := lockComment(cl.Protocol, cl.Port, []byte(cl.Tag))
+			c.add[set] = append(c.add[set], nft.Element{Addr: cl.Addr, Comment: comment})
+			if c.share != nil {
+				c.share.client.Publish(share.Entry{Kind: share.KindLock, Addr: cl.Addr, Timeout: cfg.Ruleset.TimeLock, Protocol: cl.Protocol, Reason: clip(cl.Reason, 64), Probe: comment})
+			}
 		}
 		if c.cdir != nil {
 			if _, err := c.cdir.Put(clientdir.FromClient(cl)); err != nil {
@@ -332,6 +344,7 @@ func (c *control) learnPeer(st *runState, p inspect.Peer, at time.Time, every ti
 		set = nft.SetPeers6
 	}
 	c.add[set] = append(c.add[set], nft.Element{Addr: p.Addr})
+	c.publishPeer(p, st.cfg.Ruleset.PeerTimeout)
 	if isNew {
 		c.newPeers[set]++
 		c.peersLearned++

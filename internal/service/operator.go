@@ -10,6 +10,7 @@ import (
 
 	"github.com/ftwall/ftwall/internal/buildinfo"
 	"github.com/ftwall/ftwall/internal/ctl"
+	"github.com/ftwall/ftwall/internal/share"
 	"github.com/ftwall/ftwall/nft"
 )
 
@@ -82,6 +83,7 @@ func (c *control) info(st *runState) *ctl.Info {
 		LAN: cfg.Ruleset.LAN, WAN: cfg.Ruleset.WAN,
 		QueueNum: cfg.Ruleset.QueueNum, Queues: cfg.Ruleset.Queues,
 		Protocols: protos, Store: cfg.Store, Fingerprint: fp,
+		Share: c.s.shareInfo(),
 	}
 }
 
@@ -132,6 +134,13 @@ func (c *control) block(ctx context.Context, st *runState, addrs []netip.Addr, t
 		delete(c.pardons, a)
 		c.peers.seen[a] = now
 		c.s.addSetSize(peerSet(a), 1)
+		if c.share != nil {
+			t := timeout
+			if t == 0 {
+				t = st.cfg.Ruleset.PeerTimeout
+			}
+			c.share.client.Publish(share.Entry{Kind: share.KindPeer, Addr: a, Timeout: t, Protocol: ManualReason, Reason: clip(reason, 64)})
+		}
 	}
 	if len(done) > 0 {
 		_ = c.saveStore()
@@ -146,6 +155,9 @@ func (c *control) unblock(ctx context.Context, addrs []netip.Addr, pardon time.D
 	until := c.s.now().Add(pardon)
 	for _, a := range done {
 		c.peers.forget(a)
+		if c.share != nil {
+			c.share.client.Delete(share.KindPeer, a)
+		}
 		if was[a] {
 			c.s.addSetSize(peerSet(a), -1)
 		}
@@ -166,6 +178,9 @@ func (c *control) unlock(ctx context.Context, addrs []netip.Addr, pardon time.Du
 	res, done := c.operator(s.state.Load()).Unlock(ctx, addrs, pardon)
 	until := s.now().Add(pardon)
 	for _, a := range done {
+		if c.share != nil {
+			c.share.client.Delete(share.KindLock, a)
+		}
 		c.tracker.Forget(a)
 		c.locks.forget(a)
 		s.known.forget(a)

@@ -29,6 +29,7 @@ import (
 	"github.com/ftwall/ftwall/internal/metrics"
 	"github.com/ftwall/ftwall/internal/queue"
 	"github.com/ftwall/ftwall/internal/rawsend"
+	"github.com/ftwall/ftwall/internal/share"
 	"github.com/ftwall/ftwall/nft"
 	"github.com/ftwall/ftwall/timelock"
 )
@@ -112,6 +113,11 @@ type Service struct {
 	// ctlCh carries operator requests from the control socket to the
 	// control goroutine (operator.go).
 	ctlCh chan ctlCall
+	// shareClient is the connection to the other gateways (nil: not
+	// sharing); shareCtr counts what the control goroutine did with what
+	// it received.
+	shareClient atomic.Pointer[share.Client]
+	shareCtr    shareCounters
 	// learnEpoch changes when an operator request changed what evidence
 	// would do; the readers then forget what they forwarded (recent.go).
 	learnEpoch atomic.Uint64
@@ -352,6 +358,26 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	ctrl.backend = res.Backend
+
+	// Sharing with other gateways: it connects in the background, and the
+	// gateway works alone until it has.
+	if sc, err := s.openShare(cfg); err != nil {
+		return fmt.Errorf("--share: %w", err)
+	} else if sc != nil {
+		ctrl.share = newShareApply(sc, s.now())
+		s.shareClient.Store(sc)
+		if s.metrics != nil {
+			s.metrics.RegisterShare(s.shareMetrics)
+		}
+		defer func() {
+			finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+			defer cancel()
+			if err := sc.Close(finish); err != nil {
+				s.log.Warn("share: not everything learned was published before the stop", "err", err)
+			}
+			s.logShareStop()
+		}()
+	}
 
 	// Operator requests (ftwall block, unblock, unlock, status) arrive on
 	// the control socket.
