@@ -78,10 +78,10 @@ func newTag() string {
 
 func isRole(s string) bool {
 	switch s {
-	case RoleClient, RoleClient2, RoleRouter, RoleInternet, RoleLANHost:
+	case RoleClient, RoleClient2, RoleRouter, RoleInternet, RoleLANHost, RoleCore:
 		return true
 	}
-	return false
+	return isNATSRole(s)
 }
 
 // parseNSName parses a lab namespace name; ok is false for any other name.

@@ -46,9 +46,17 @@ func TestParseNSName(t *testing.T) {
 		"ftlab-0-0a1b2c-client", "ftlab--1-0a1b2c-client", "ftlab-1-0A1B2C-client",
 		"ftlab-1-0a1b2-client", "FT-1-0a1b2c-client", "ftlab-1-0a1b2c-client-x",
 		"ftlab-99999999999999999999-0a1b2c-client", "cni-1234-abcd",
+		"ftlab-1-0a1b2c-nats", "ftlab-1-0a1b2c-nats0", "ftlab-1-0a1b2c-nats01", "ftlab-1-0a1b2c-nats10",
+		"ftlab-1-0a1b2c-nats-1", "ftlab-1-0a1b2c-Core", "ftlab-1-0a1b2c-cores",
 	} {
 		if n, ok := parseNSName(bad); ok {
 			t.Errorf("parseNSName(%q) = %+v, want no match", bad, n)
+		}
+	}
+	for _, role := range []string{RoleCore, NATSRole(1), NATSRole(3), NATSRole(maxNATSNodes)} {
+		n := nsName{Prefix: "ftlab", PID: 4242, Tag: "0a1b2c", Role: role}
+		if got, ok := parseNSName(n.String()); !ok || got != n {
+			t.Errorf("parseNSName(%q) = %+v, %v; want %+v", n.String(), got, ok, n)
 		}
 	}
 	if len(newTag()) != 6 {

@@ -1,0 +1,339 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ftwall/ftwall/internal/ftsim"
+	"github.com/ftwall/ftwall/internal/lab"
+	"github.com/ftwall/ftwall/internal/share"
+	"github.com/ftwall/ftwall/nft"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// shareLab is a three-node NATS JetStream cluster (Debian's nats-server,
+// one node per namespace) on a core network, with gateways attached to it.
+type shareLab struct {
+	core    *lab.Core
+	cluster *lab.NATSCluster
+	out     *lab.Buffer
+}
+
+func newShareLab(t *testing.T) *shareLab {
+	t.Helper()
+	lab.RequireRoot(t)
+	if _, err := lab.NATSServerPath(); err != nil {
+		t.Skipf("nats-server is not installed (make deps installs Debian's package): %v", err)
+	}
+	core := lab.NewCoreT(t)
+	out := &lab.Buffer{}
+	cl, err := lab.StartNATSCluster(t.Context(), core, 3, t.TempDir(), out, lab.NATSOptions{})
+	if err != nil {
+		t.Fatalf("NATS cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		cl.Close()
+		if t.Failed() {
+			t.Logf("NATS servers:\n%s", out.String())
+		}
+	})
+	return &shareLab{core: core, cluster: cl, out: out}
+}
+
+// gateway is one ftwall router of the share lab with its own LANs.
+type gateway struct {
+	l    *lab.Lab
+	p    *ftwallProc
+	k    *nft.Kernel
+	name string
+}
+
+// addGateway builds a lab, attaches its router to the core and starts
+// ftwall run there, sharing in mode with name.
+func (s *shareLab) addGateway(t *testing.T, name string, mode share.Mode, extra ...string) *gateway {
+	t.Helper()
+	l := lab.NewT(t)
+	if _, err := s.core.Attach(t.Context(), l.Router, lab.IfCore); err != nil {
+		t.Fatal(err)
+	}
+	g := &gateway{l: l, k: kernel(t, l), name: name}
+	g.start(t, s, mode, extra...)
+	return g
+}
+
+func (g *gateway) start(t *testing.T, s *shareLab, mode share.Mode, extra ...string) {
+	t.Helper()
+	args := append([]string{"--share-url", strings.Join(s.cluster.URLs(), ","), "--share-mode", string(mode),
+		"--share-name", g.name, "--share-replicas", "3", "--timelock", "60s"}, extra...)
+	g.p = startRun(t, g.l, args...)
+	waitFor(t, 15*time.Second, g.name+": shared entries loaded", func() bool {
+		return strings.Contains(g.p.out.String(), "shared entries loaded")
+	})
+}
+
+// status is the gateway's `ftwall status --json` share part.
+func (g *gateway) status(t *testing.T) shareStatus {
+	t.Helper()
+	out := ftwallOK(t, g.l, "status", "--json", "--sample", "0")
+	var st struct {
+		Service struct {
+			Share *shareStatus `json:"share"`
+		} `json:"service"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Service.Share == nil {
+		t.Fatalf("%s: status --json without share (%v):\n%s", g.name, err, out)
+	}
+	return *st.Service.Share
+}
+
+type shareStatus struct {
+	Connected    bool              `json:"connected"`
+	Loaded       bool              `json:"loaded"`
+	Published    uint64            `json:"published"`
+	AppliedPeers uint64            `json:"applied_peers"`
+	AppliedLocks uint64            `json:"applied_locks"`
+	Rejected     map[string]uint64 `json:"rejected"`
+	Dropped      uint64            `json:"dropped"`
+	Backlog      int               `json:"backlog"`
+}
+
+// ping makes the gateway's client ping nodes (a Kazaa-shaped client; the
+// pings are dropped and answered by ftwall, which learns the peers).
+func (g *gateway) ping(t *testing.T, nodes []netip.Addr) {
+	t.Helper()
+	var aps []netip.AddrPort
+	for _, a := range nodes {
+		aps = append(aps, netip.AddrPortFrom(a, ftPort))
+	}
+	opts := ftsim.ClientOptions{Nodes: aps, PingWait: 300 * time.Millisecond, ConnectTimeout: 200 * time.Millisecond}
+	runClient(t, g.l, opts)
+}
+
+func setFor(a netip.Addr) string {
+	if a.Is6() {
+		return nft.SetPeers6
+	}
+	return nft.SetPeers4
+}
+
+// nsDialer dials the NATS servers from inside a lab namespace.
+type nsDialer struct{ ns *lab.NS }
+
+func (d nsDialer) Dial(network, address string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return d.ns.DialTCP(ctx, network, address)
+}
+
+// handKV opens a bucket as an operator would with the nats CLI, from the
+// core namespace.
+func (s *shareLab) handKV(t *testing.T, bucket string) jetstream.KeyValue {
+	t.Helper()
+	nc, err := nats.Connect(strings.Join(s.cluster.URLs(), ","), nats.SetCustomDialer(nsDialer{s.core.NS}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(t.Context(), bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
+// TestShareAcrossGateways: two routers with separate LANs share one
+// blocklist through a three-node cluster: a peer that router A learns from
+// a Kazaa-shaped ping flood is dropped at router B; an unblock on A reaches
+// B; sharing goes on when a NATS node dies; entries published by hand that
+// name protected, own, LAN or non-public addresses are rejected on both;
+// a restarted router with an empty table loads the bucket.
+func TestShareAcrossGateways(t *testing.T) {
+	s := newShareLab(t)
+	a := s.addGateway(t, "gw-a", share.ModePeers, "--allow", "198.51.100.30/32")
+	b := s.addGateway(t, "gw-b", share.ModePeers, "--allow", "198.51.100.30/32")
+
+	learned := []netip.Addr{a.l.Peers4[0], a.l.Peers4[1], a.l.Peers6[0]}
+	start := time.Now()
+	a.ping(t, learned)
+	for _, p := range learned {
+		waitFor(t, 5*time.Second, "B holds "+p.String(), func() bool { return setHas(t, b.k, setFor(p), p) })
+	}
+	t.Logf("3 peers learned on A were in B's kernel %v after A's client started pinging", time.Since(start).Round(time.Millisecond))
+	// B drops traffic from its own LAN to them, though its client never
+	// pinged anything; a peer nobody learned still gets through.
+	udpDropped(t, b.l.Client, b.l.Internet,
+		flow{b.l.ClientIP4, netip.AddrPortFrom(learned[0], 9999)},
+		flow{b.l.ClientIP4, netip.AddrPortFrom(b.l.Peers4[9], 9999)})
+	udpDropped(t, b.l.Client, b.l.Internet,
+		flow{b.l.ClientIP6, netip.AddrPortFrom(learned[2], 9999)},
+		flow{b.l.ClientIP6, netip.AddrPortFrom(b.l.Peers6[9], 9999)})
+
+	// An operator's unblock on A reaches B.
+	ftwallOK(t, a.l, "unblock", learned[1].String())
+	waitFor(t, 5*time.Second, "B dropped the unblocked peer", func() bool { return !setHas(t, b.k, nft.SetPeers4, learned[1]) })
+
+	// Untrusted entries, published by hand into the peers bucket.
+	kv := s.handKV(t, share.DefaultPeersBucket)
+	bad := []netip.Addr{
+		netip.MustParseAddr("198.51.100.30"), // allowlisted on both
+		b.l.RouterWAN4,                       // B's own address
+		b.l.ClientIP4,                        // a LAN client
+		netip.MustParseAddr("10.200.0.1"),    // private
+		netip.MustParseAddr("100.64.0.1"),    // shared address space
+		netip.MustParseAddr("224.0.0.251"),   // multicast
+		netip.MustParseAddr("fd00:1::2"),     // ULA, B's LAN
+	}
+	for _, x := range bad {
+		v := fmt.Sprintf(`{"v":1,"timeout":3600,"protocol":"fasttrack","reason":"forged","gateway":"mallory"}`)
+		if _, err := kv.Put(t.Context(), share.Key(x), []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := kv.Put(t.Context(), "198.51.100.31", []byte(`{"v":1,"timeout":3600,"gateway":"mallory"}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []*gateway{a, b} {
+		waitFor(t, 5*time.Second, g.name+": the valid hand-published entry applied", func() bool {
+			return setHas(t, g.k, nft.SetPeers4, netip.MustParseAddr("198.51.100.31"))
+		})
+		for _, x := range bad {
+			if setHas(t, g.k, setFor(x), x) {
+				t.Errorf("%s: untrusted entry %s is in its kernel", g.name, x)
+			}
+		}
+		if st := g.status(t); st.Rejected["not-candidate"] != uint64(len(bad)) {
+			t.Errorf("%s: rejected %v, want %d not-candidate", g.name, st.Rejected, len(bad))
+		}
+	}
+
+	// One NATS node dies: sharing goes on.
+	s.cluster.Kill(0)
+	if err := s.cluster.WaitReady(t.Context(), 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	next := a.l.Peers4[5]
+	a.ping(t, []netip.Addr{next})
+	waitFor(t, 10*time.Second, "B holds a peer learned after a NATS node died", func() bool { return setHas(t, b.k, nft.SetPeers4, next) })
+
+	// B restarts on an empty table and loads the bucket.
+	b.p.stop(t)
+	ftwallOK(t, b.l, "teardown")
+	b.start(t, s, share.ModePeers, "--allow", "198.51.100.30/32")
+	for _, p := range []netip.Addr{learned[0], learned[2], next, netip.MustParseAddr("198.51.100.31")} {
+		if !setHas(t, b.k, setFor(p), p) {
+			t.Errorf("restarted B lacks %s from the bucket", p)
+		}
+	}
+	if setHas(t, b.k, nft.SetPeers4, learned[1]) {
+		t.Error("restarted B holds the peer unblocked on A")
+	}
+}
+
+// TestSharePartitionConverges: router B is cut off from the cluster for
+// 30 s while router A learns 1,000 peers; after the heal B holds them all
+// within 5 s, and B's own blocking went on meanwhile.
+func TestSharePartitionConverges(t *testing.T) {
+	s := newShareLab(t)
+	a := s.addGateway(t, "gw-a", share.ModePeers)
+	b := s.addGateway(t, "gw-b", share.ModePeers)
+
+	if err := s.core.Cut(t.Context(), b.l.Router); err != nil {
+		t.Fatal(err)
+	}
+	cutAt := time.Now()
+	var peers []netip.Addr
+	p := netip.MustParseAddr("2001:db8:100::1000")
+	for range 1000 {
+		peers = append(peers, p)
+		p = p.Next()
+	}
+	a.ping(t, peers)
+	waitFor(t, 10*time.Second, "A holds the 1,000 peers", func() bool { return len(setAddrs(t, a.k, nft.SetPeers6)) >= 1000 })
+	// B, cut off, learns alone meanwhile.
+	b.ping(t, []netip.Addr{b.l.Peers4[3]})
+	waitFor(t, 5*time.Second, "B learns alone while cut off", func() bool { return setHas(t, b.k, nft.SetPeers4, b.l.Peers4[3]) })
+	if n := countIn(t, b.k, nft.SetPeers6, peers); n == len(peers) {
+		t.Fatal("B holds A's peers while cut off: the partition does not cut")
+	}
+	time.Sleep(30*time.Second - time.Since(cutAt))
+	if err := s.core.Heal(t.Context(), b.l.Router); err != nil {
+		t.Fatal(err)
+	}
+	healed := time.Now()
+	waitFor(t, 5*time.Second, "B holds A's 1,000 peers after the heal", func() bool { return countIn(t, b.k, nft.SetPeers6, peers) == len(peers) })
+	t.Logf("after a 30 s partition: B held all 1,000 peers %v after the heal", time.Since(healed).Round(time.Millisecond))
+	waitFor(t, 10*time.Second, "A's peer learned by B alone reached A", func() bool { return setHas(t, a.k, nft.SetPeers4, b.l.Peers4[3]) })
+	if st := b.status(t); !st.Connected || st.Dropped != 0 {
+		t.Errorf("B after the heal: %+v", st)
+	}
+}
+
+func countIn(t *testing.T, k *nft.Kernel, set string, want []netip.Addr) int {
+	t.Helper()
+	have := map[netip.Addr]bool{}
+	for _, a := range setAddrs(t, k, set) {
+		have[a] = true
+	}
+	n := 0
+	for _, a := range want {
+		if have[a] {
+			n++
+		}
+	}
+	return n
+}
+
+// TestShareHAPair: two routers serving one LAN (same addressing) in mode
+// all: the standby holds the active router's peers and its time-locks, so
+// after a failover the client stays locked and its peers stay dropped.
+func TestShareHAPair(t *testing.T) {
+	s := newShareLab(t)
+	active := s.addGateway(t, "gw-active", share.ModeAll)
+	standby := s.addGateway(t, "gw-standby", share.ModeAll)
+	echo, err := standby.l.Internet.StartEchoTCP("tcp", ":9000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+
+	peers := []netip.Addr{active.l.Peers4[0], active.l.Peers6[0]}
+	active.ping(t, peers)
+	waitFor(t, 5*time.Second, "standby holds the client's locks", func() bool {
+		return setHas(t, standby.k, nft.SetLocked4, standby.l.ClientIP4) && setHas(t, standby.k, nft.SetLocked6, standby.l.ClientIP6)
+	})
+	for _, p := range peers {
+		waitFor(t, 5*time.Second, "standby holds "+p.String(), func() bool { return setHas(t, standby.k, setFor(p), p) })
+	}
+	// Failover: the active router is gone.
+	active.p.kill9(t)
+	// On the standby's LAN the same client is locked: its new TCP
+	// connections to the internet are reset; another host is not.
+	if res, c := dialResult(standby.l.Client, ap(standby.l.InternetIP4, 9000)); res != "reset" {
+		if c != nil {
+			c.Close()
+		}
+		t.Errorf("locked client through the standby: %s, want reset", res)
+	}
+	if res, c := dialResult(standby.l.Client2, ap(standby.l.InternetIP4, 9000)); res != "ok" {
+		t.Errorf("another LAN host through the standby: %s, want ok", res)
+	} else {
+		c.Close()
+	}
+	udpDropped(t, standby.l.Client2, standby.l.Internet,
+		flow{standby.l.Client2IP4, netip.AddrPortFrom(peers[0], 9999)},
+		flow{standby.l.Client2IP4, netip.AddrPortFrom(standby.l.Peers4[9], 9999)})
+	if st := standby.status(t); st.AppliedLocks < 2 || st.AppliedPeers < 2 {
+		t.Errorf("standby share status %+v", st)
+	}
+}
