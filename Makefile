@@ -57,9 +57,9 @@ demo: deps tools
 
 # Go micro-benchmarks (no privileges).
 microbench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./inspect/ ./internal/rawsend/ ./timelock/ ./internal/store/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./inspect/ ./internal/rawsend/ ./timelock/ ./internal/store/ ./internal/share/
 
-# The benchmark suite P1-P5 in lab namespaces (root); writes BENCHMARKS.md.
+# The benchmark suite P1-P6 in lab namespaces (root); writes BENCHMARKS.md.
 bench: deps tools
 	./bin/ftwbench --ftwall ./bin/ftwall --ftsim ./bin/ftsim --out BENCHMARKS.md
 

@@ -1,4 +1,4 @@
-// Command ftwbench runs ftwall's benchmark suite (P1–P5) in a throw-away
+// Command ftwbench runs ftwall's benchmark suite (P1–P6) in a throw-away
 // namespace lab and writes BENCHMARKS.md; see package internal/bench. It
 // needs root. `ftwbench accept-loop` is the bare NFQUEUE verdict loop the
 // suite runs inside the lab's router namespace.
@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 func newApp(stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:  "ftwbench",
-		Usage: "run ftwall's benchmarks (P1–P5) in a namespace lab and write BENCHMARKS.md (needs root)",
+		Usage: "run ftwall's benchmarks (P1–P6) in a namespace lab and write BENCHMARKS.md (needs root)",
 		Description: "Builds a throw-away lab (client, router, internet namespaces), runs the ftwall binary in the router " +
 			"and measures forwarding cost, inspector throughput, detection latency, scale with a million peers and memory. " +
 			"Each figure is the median of --runs runs with its spread; --only runs some sections only. Nothing outside the lab's namespaces is touched.",
@@ -61,7 +61,7 @@ func newApp(stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "out", Usage: "write the report to `FILE` (empty: standard output)", Value: "BENCHMARKS.md"},
 			&cli.IntFlag{Name: "runs", Usage: "`N` runs per figure (default 5, 1 with --quick)"},
 			&cli.BoolFlag{Name: "quick", Usage: "short smoke run: one run, small sizes (figures not comparable with the targets)"},
-			&cli.StringSliceFlag{Name: "only", Usage: "run only these `SECTIONS` (P1–P5; repeat or separate with commas); the report is marked partial and judges only their targets (P5 reports memory seen in P2 and P4)"},
+			&cli.StringSliceFlag{Name: "only", Usage: "run only these `SECTIONS` (P1–P6; repeat or separate with commas); the report is marked partial and judges only their targets (P5 reports memory seen in P2 and P4)"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log progress at debug level"},
 		},
 		Action:   benchAction,

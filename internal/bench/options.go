@@ -19,7 +19,7 @@ type Options struct {
 	Out     string   // report file ("" = none)
 	Runs    int      // runs per figure (≥ 1; 0 = 5, or 1 with Quick)
 	Quick   bool     // one short run with small sizes (smoke test)
-	Only    []string // run only these sections ("P1" … "P5"; nil = all); the report judges only their targets
+	Only    []string // run only these sections ("P1" … "P6"; nil = all); the report judges only their targets
 	Command string   // the command line, recorded in the report
 	Log     *slog.Logger
 }
@@ -33,11 +33,13 @@ type sizes struct {
 	p2Peers   int // distinct peers of the P2 floods
 	p3Peers   int
 	p4Peers   int
+	p6Pings   int // peers of the propagation measurement
+	p6Load    int // shared entries loaded at start (and a tenth of it)
 }
 
 var (
-	fullSizes  = sizes{iperfSecs: 4, pps: 2 * time.Second, p2Warm: time.Second, p2Window: 2 * time.Second, p2Peers: 508, p3Peers: 200, p4Peers: 1_000_000}
-	quickSizes = sizes{iperfSecs: 1, pps: 500 * time.Millisecond, p2Warm: 300 * time.Millisecond, p2Window: 500 * time.Millisecond, p2Peers: 64, p3Peers: 20, p4Peers: 10_000}
+	fullSizes  = sizes{iperfSecs: 4, pps: 2 * time.Second, p2Warm: time.Second, p2Window: 2 * time.Second, p2Peers: 508, p3Peers: 200, p4Peers: 1_000_000, p6Pings: 200, p6Load: 1_000_000}
+	quickSizes = sizes{iperfSecs: 1, pps: 500 * time.Millisecond, p2Warm: 300 * time.Millisecond, p2Window: 500 * time.Millisecond, p2Peers: 64, p3Peers: 20, p4Peers: 10_000, p6Pings: 20, p6Load: 10_000}
 )
 
 func (o *Options) check() error {
@@ -99,7 +101,7 @@ func executable(path, flag string) error {
 }
 
 // Sections are the benchmark suite's section ids, in the order they run.
-var Sections = []string{"P1", "P2", "P3", "P4", "P5"}
+var Sections = []string{"P1", "P2", "P3", "P4", "P5", "P6"}
 
 // ParseSections reads --only's values: section ids (case-insensitive),
 // each value possibly a comma-separated list. It returns them in the

@@ -89,6 +89,11 @@ func checks(rep *Report) []Check {
 		Check{Name: "P5 peak RSS of ftwall run during P2", Unit: UnitBytes, Values: fig("P5", "peak RSS of ftwall run during P2"), Limit: 40e6},
 		Check{Name: "P5 peak RSS of ftwall run during P4", Unit: UnitBytes, Values: figurePrefix(rep, "P5", "peak RSS of ftwall run during P4"), Limit: 40e6},
 	)
+	c = append(c,
+		Check{Name: "P6 propagation p99 between two gateways", Unit: UnitSeconds, Values: figurePrefix(rep, "P6", "propagation p99, "), Limit: p6PropagationTarget.Seconds()},
+		Check{Name: "P6 load time per million shared entries", Unit: UnitSeconds, Values: fig("P6", "load time per million shared entries (the large bucket)"), Limit: p6LoadPerMillion.Seconds()},
+		Check{Name: "P6 peak RSS loading the large bucket", Unit: UnitBytes, Values: fig("P6", "peak RSS of ftwall run loading the large bucket"), Limit: 40e6},
+	)
 	if len(rep.Only) > 0 {
 		// A partial run judges only the targets of the sections it ran.
 		c = slices.DeleteFunc(c, func(ch Check) bool {

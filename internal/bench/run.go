@@ -100,6 +100,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if r.o.runs("P5") {
 		r.report.Sections = append(r.report.Sections, r.p5())
 	}
+	if r.o.runs("P6") && ctx.Err() == nil {
+		r.log.Info("benchmark", "part", "P6")
+		s := r.p6(ctx)
+		r.report.Sections = append(r.report.Sections, s)
+		for _, e := range s.Errors {
+			r.log.Warn("benchmark run failed", "part", "P6", "err", e)
+		}
+	}
 	r.report.Checks = checks(r.report)
 	r.report.Took = time.Since(start)
 	if err := ctx.Err(); err != nil {

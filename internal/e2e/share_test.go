@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -335,5 +337,103 @@ func TestShareHAPair(t *testing.T) {
 		flow{standby.l.Client2IP4, netip.AddrPortFrom(standby.l.Peers4[9], 9999)})
 	if st := standby.status(t); st.AppliedLocks < 2 || st.AppliedPeers < 2 {
 		t.Errorf("standby share status %+v", st)
+	}
+}
+
+// Permissions of the README's minimal server configuration: a gateway
+// that publishes (and may create the buckets), and a read-only gateway in
+// mode receive.
+var (
+	sharePublishSubjects = []string{
+		"$JS.API.INFO", "$JS.API.STREAM.INFO.KV_ftwall-peers", "$JS.API.STREAM.CREATE.KV_ftwall-peers",
+		"$JS.API.CONSUMER.CREATE.KV_ftwall-peers", "$JS.API.CONSUMER.CREATE.KV_ftwall-peers.>", "$JS.API.CONSUMER.DELETE.KV_ftwall-peers.>",
+		"$JS.API.CONSUMER.MSG.NEXT.KV_ftwall-peers.>", "$KV.ftwall-peers.>",
+	}
+	shareReceiveSubjects = []string{
+		"$JS.API.INFO", "$JS.API.STREAM.INFO.KV_ftwall-peers",
+		"$JS.API.CONSUMER.CREATE.KV_ftwall-peers", "$JS.API.CONSUMER.CREATE.KV_ftwall-peers.>", "$JS.API.CONSUMER.DELETE.KV_ftwall-peers.>",
+		"$JS.API.CONSUMER.MSG.NEXT.KV_ftwall-peers.>",
+	}
+)
+
+// TestSharePermissions: per-gateway users with the README's publish and
+// subscribe permissions: the publishing gateway works, a receive-only
+// gateway applies what it learned and cannot write to the bucket.
+func TestSharePermissions(t *testing.T) {
+	lab.RequireRoot(t)
+	if _, err := lab.NATSServerPath(); err != nil {
+		t.Skipf("nats-server is not installed: %v", err)
+	}
+	core := lab.NewCoreT(t)
+	out := &lab.Buffer{}
+	users := []lab.NATSUser{
+		{Name: "gw-a", Password: "pw-a", Publish: sharePublishSubjects, Subscribe: []string{"_INBOX.>"}},
+		{Name: "gw-r", Password: "pw-r", Publish: shareReceiveSubjects, Subscribe: []string{"_INBOX.>"}},
+	}
+	cl, err := lab.StartNATSCluster(t.Context(), core, 3, t.TempDir(), out, lab.NATSOptions{Users: users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cl.Close()
+		if t.Failed() {
+			t.Logf("NATS servers:\n%s", out.String())
+		}
+	})
+	s := &shareLab{core: core, cluster: cl, out: out}
+	a := s.addGateway(t, "gw-a", share.ModePeers, "--share-user", "gw-a", "--share-password", "pw-a")
+	r := s.addGateway(t, "gw-r", share.ModeReceive, "--share-user", "gw-r", "--share-password", "pw-r")
+	a.ping(t, []netip.Addr{a.l.Peers4[2]})
+	waitFor(t, 5*time.Second, "the receive-only gateway applies A's peer", func() bool { return setHas(t, r.k, nft.SetPeers4, a.l.Peers4[2]) })
+	if st := r.status(t); st.Published != 0 || st.AppliedPeers == 0 || !st.Connected {
+		t.Errorf("receive-only gateway: %+v", st)
+	}
+	if strings.Contains(out.String(), "Violation - User") {
+		t.Errorf("the gateways needed more than the README's permissions:\n%s", out.String())
+	}
+	// The read-only user cannot write to the bucket, whatever its client.
+	nc, err := nats.Connect(strings.Join(cl.URLs(), ","), nats.SetCustomDialer(nsDialer{core.NS}), nats.UserInfo("gw-r", "pw-r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	if _, err := js.Publish(ctx, "$KV.ftwall-peers."+share.Key(netip.MustParseAddr("198.51.100.40")), []byte(`{"v":1,"timeout":60}`)); err == nil {
+		t.Error("the receive-only user published into the peers bucket")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if setHas(t, a.k, nft.SetPeers4, netip.MustParseAddr("198.51.100.40")) {
+		t.Error("an entry the read-only user tried to publish reached gateway A")
+	}
+}
+
+// TestShareREADMEPermissions: the README's server configuration grants
+// the subjects TestSharePermissions proves enough.
+func TestShareREADMEPermissions(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	i := strings.Index(text, "GATEWAY = {")
+	j := strings.Index(text, "RECEIVER = {")
+	k := strings.Index(text, "users: [")
+	if i < 0 || j < i || k < j {
+		t.Fatal("README lacks the GATEWAY and RECEIVER permissions of the NATS example")
+	}
+	for _, c := range []struct {
+		block    string
+		subjects []string
+	}{{text[i:j], sharePublishSubjects}, {text[j:k], shareReceiveSubjects}} {
+		for _, s := range append(c.subjects, "_INBOX.>") {
+			if !strings.Contains(c.block, `"`+s+`"`) {
+				t.Errorf("README's %s lacks %q", strings.Fields(c.block)[0], s)
+			}
+		}
+		if n := strings.Count(c.block, `"$`) + strings.Count(c.block, `"_INBOX`); n != len(c.subjects)+1 {
+			t.Errorf("README's %s grants %d subjects, the tests %d", strings.Fields(c.block)[0], n, len(c.subjects)+1)
+		}
 	}
 }

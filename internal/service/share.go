@@ -49,7 +49,9 @@ type shareApply struct {
 	logged    map[netip.Addr]bool
 	loadStart time.Time
 	loadN     int
-	dels      map[string][]netip.Addr
+	// loadedKinds are the buckets whose contents at start are applied.
+	loadedKinds [2]bool
+	dels        map[string][]netip.Addr
 }
 
 // maxRejectLogs bounds the rejections logged one by one.
@@ -188,7 +190,9 @@ func (c *control) applyShared(ctx context.Context, b share.Batch) {
 		sh.loadN += len(b.Entries)
 	}
 	if b.Loaded {
-		if sh.client.Stats().Loaded && !ctr.loaded.Load() {
+		sh.loadedKinds[kind] = true
+		all := sh.loadedKinds[share.KindPeer] && (sh.loadedKinds[share.KindLock] || !sh.client.Mode().SharesLocks())
+		if all && !ctr.loaded.Load() {
 			ctr.loaded.Store(true)
 			s.log.Info("shared entries loaded", "entries", sh.loadN, "took", time.Since(sh.loadStart).Round(time.Millisecond),
 				"applied_peers", ctr.applied[share.KindPeer].Load(), "applied_locks", ctr.applied[share.KindLock].Load(), "rejected", c.sharedRejected())

@@ -44,3 +44,25 @@ func TestBacklogPushFront(t *testing.T) {
 		t.Errorf("rest = %v", got)
 	}
 }
+
+func TestBacklogGrowsAndShrinks(t *testing.T) {
+	b := newBacklog(100000)
+	if len(b.ring) != 0 {
+		t.Fatalf("a new backlog holds %d slots, want none until used", len(b.ring))
+	}
+	for i := range 10000 {
+		b.push(Entry{Addr: addrN(i)})
+	}
+	if n, d := b.stats(); n != 10000 || d != 0 {
+		t.Fatalf("pending %d dropped %d", n, d)
+	}
+	got := b.take(nil, 20000)
+	for i, e := range got {
+		if e.Addr != addrN(i) {
+			t.Fatalf("entry %d = %s, want %s: order lost while growing", i, e.Addr, addrN(i))
+		}
+	}
+	if b.ring != nil {
+		t.Errorf("an emptied large backlog keeps %d slots", len(b.ring))
+	}
+}

@@ -89,7 +89,7 @@ func Open(cfg Config, log *slog.Logger) (*Client, error) {
 		cfg:         cfg,
 		log:         log.With("component", "share"),
 		backlog:     newBacklog(cfg.Backlog),
-		out:         make(chan Batch, 4),
+		out:         make(chan Batch, 1),
 		reconnected: make(chan struct{}, 1),
 	}
 	kinds := []Kind{KindPeer}
@@ -198,10 +198,10 @@ func (c *Client) natsOptions() ([]nats.Option, error) {
 }
 
 // reconnectDelay is the backoff between reconnect attempts: 100 ms
-// doubling up to 2 s, with jitter so that gateways do not come back in step.
+// doubling up to 1 s, with jitter so that gateways do not come back in step.
 func reconnectDelay(attempts int) time.Duration {
 	d := 100 * time.Millisecond << min(attempts, 5)
-	d = min(d, 2*time.Second)
+	d = min(d, time.Second)
 	return d/2 + rand.N(d/2+1)
 }
 
@@ -370,23 +370,23 @@ var errInvalid = errors.New("invalid entry")
 // maxBatch bounds a batch handed to the caller.
 const maxBatch = 4096
 
-// watch receives the bucket of k and hands it on in batches, restarting
-// from the last revision seen after a reconnect or a lost subscription, so
-// nothing stored meanwhile is missed.
+// watch receives the bucket of k and hands it on in batches. It reads the
+// bucket's stream with an ordered pull consumer (every entry, oldest first:
+// with one revision kept per key that is the last entry of every key, then
+// every change), which buffers a bounded number of messages in the client
+// however large the bucket is. After a reconnect or a lost consumer it
+// starts again from the last revision seen, so nothing stored meanwhile is
+// missed.
 func (c *Client) watch(ctx context.Context, k Kind, restart <-chan struct{}) {
 	var last uint64
 	initial := true
 	for attempt := 0; ctx.Err() == nil; attempt++ {
-		kv, err := c.bind(ctx, k)
-		if err != nil {
+		if _, err := c.bind(ctx, k); err != nil {
 			return
 		}
-		var opts []jetstream.WatchOpt
-		if last > 0 {
-			opts = append(opts, jetstream.ResumeFromRevision(last+1))
-		}
-		w, err := kv.WatchAll(ctx, opts...)
+		in, stop, waiting, err := c.consume(ctx, k, last, initial)
 		if err != nil {
+			c.log.Debug("share: consumer not created; retrying", "bucket", c.bucketName(k), "err", err)
 			c.setErr(err)
 			select {
 			case <-ctx.Done():
@@ -396,97 +396,197 @@ func (c *Client) watch(ctx context.Context, k Kind, restart <-chan struct{}) {
 			continue
 		}
 		attempt = 0
-		last, initial = c.receive(ctx, k, w, restart, last, initial)
-		_ = w.Stop()
+		c.log.Debug("share: receiving", "bucket", c.bucketName(k), "after_revision", last, "initial", initial)
+		if initial && !waiting {
+			// Nothing stored yet: the contents at start are complete.
+			c.loaded[k].Store(true)
+			if !c.sendBatch(ctx, Batch{Kind: k, Initial: true, Loaded: true}) {
+				stop()
+				return
+			}
+			initial = false
+		}
+		last, initial = c.receive(ctx, k, in, restart, last, initial)
+		stop()
+		c.log.Debug("share: consumer stopped", "bucket", c.bucketName(k), "last_revision", last)
 	}
 }
 
-// receive hands on what w delivers until ctx is done, w ends or a restart
-// is asked for; it returns the last revision and whether the initial
-// contents are still being received.
-func (c *Client) receive(ctx context.Context, k Kind, w jetstream.KeyWatcher, restart <-chan struct{}, last uint64, initial bool) (uint64, bool) {
-	var batch []Entry
-	add := func(e jetstream.KeyValueEntry) {
-		last = max(last, e.Revision())
-		c.received.Add(1)
-		op := e.Operation()
-		en, err := Decode(k, e.Key(), e.Value(), e.Created(), e.Revision(), op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge)
-		if err != nil {
-			c.undecodable.Add(1)
-			if c.badLogged.Add(1) <= 100 {
-				c.log.Warn("share: entry is no ftwall entry; not applied", "bucket", c.bucketName(k), "key", printable(e.Key()), "revision", e.Revision(), "err", err)
-			}
-			return
-		}
-		if !initial && !en.Deleted && en.Gateway == c.cfg.Name {
-			c.echoes.Add(1) // our own, already in our kernel
-			return
-		}
-		batch = append(batch, en)
+// inbox holds what a consumer's handler decoded and the watcher has not
+// taken yet: at most inboxMax entries (the handler, and so the consumer,
+// waits beyond), so memory stays bounded while the kernel is written.
+type inbox struct {
+	mu   sync.Mutex
+	room *sync.Cond
+	// entries in bucket order; the first boundary of them (boundary >= 0)
+	// complete the contents at start.
+	entries  []Entry
+	boundary int
+	last     uint64
+	// initial: the contents at start are still arriving (the handler's
+	// view; it filters this gateway's own live entries only after them).
+	initial bool
+	closed  bool
+	notify  chan struct{}
+	strs    interner // the handler's; one goroutine
+}
+
+const inboxMax = maxBatch
+
+// consume starts an ordered consumer of k's bucket after revision last (0:
+// from the start) whose handler decodes into the returned inbox; stop ends
+// it. waiting says the contents at start are still to arrive (the stream
+// held messages when the consumer started).
+func (c *Client) consume(ctx context.Context, k Kind, last uint64, initial bool) (in *inbox, stop func(), waiting bool, err error) {
+	bucket := c.bucketName(k)
+	prefix := "$KV." + bucket + "."
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{prefix + ">"}, DeliverPolicy: jetstream.DeliverAllPolicy}
+	if last > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, last+1
 	}
-	send := func(loaded bool) bool {
-		if len(batch) == 0 && !loaded {
-			return true
-		}
-		b := Batch{Kind: k, Entries: batch, Initial: initial, Loaded: loaded}
-		select {
-		case c.out <- b:
-			batch = nil
-			return true
-		case <-ctx.Done():
-			return false
+	st, err := c.js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	in = &inbox{boundary: -1, last: last, notify: make(chan struct{}, 1)}
+	in.room = sync.NewCond(&in.mu)
+	if info := st.CachedInfo(); initial && info != nil && info.State.Msgs > 0 {
+		in.initial, waiting = true, true
+	}
+	cons, err := st.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	handler := func(m jetstream.Msg) { c.handle(k, prefix, in, m) }
+	// Heartbeats every second: a consumer lost with its server is noticed
+	// (and recreated by the ordered consumer) within a few seconds.
+	cc, err := cons.Consume(handler, jetstream.PullMaxMessages(1024), jetstream.PullExpiry(3*time.Second), jetstream.PullHeartbeat(time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { c.setErr(err) }))
+	if err != nil {
+		return nil, nil, false, err
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			in.mu.Lock()
+			in.closed = true
+			in.room.Broadcast()
+			in.mu.Unlock()
+			// Stopping must not wait: it can block on a connection
+			// that is down.
+			go cc.Stop()
+		})
+	}
+	return in, stop, waiting, nil
+}
+
+// handle decodes one message into the inbox (the consumer's goroutine).
+func (c *Client) handle(k Kind, prefix string, in *inbox, m jetstream.Msg) {
+	meta, err := m.Metadata()
+	if err != nil {
+		return
+	}
+	c.received.Add(1)
+	op := ""
+	if h := m.Headers(); h != nil {
+		op = h.Get("KV-Operation")
+		if op == "" {
+			op = h.Get("Nats-Marker-Reason") // newer servers' TTL markers
 		}
 	}
+	key := strings.TrimPrefix(m.Subject(), prefix)
+	en, derr := decode(k, key, m.Data(), meta.Timestamp, meta.Sequence.Stream, op != "", &in.strs)
+
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for len(in.entries) >= inboxMax && !in.closed {
+		in.room.Wait()
+	}
+	if in.closed {
+		return
+	}
+	in.last = max(in.last, meta.Sequence.Stream)
+	switch {
+	case derr != nil:
+		c.undecodable.Add(1)
+		if c.badLogged.Add(1) <= 100 {
+			c.log.Warn("share: entry is no ftwall entry; not applied", "bucket", c.bucketName(k), "key", printable(key), "revision", meta.Sequence.Stream, "err", derr)
+		}
+	case !in.initial && !en.Deleted && en.Gateway == c.cfg.Name:
+		c.echoes.Add(1) // our own, already in our kernel
+	default:
+		if in.entries == nil {
+			in.entries = make([]Entry, 0, 256)
+		}
+		in.entries = append(in.entries, en)
+	}
+	if in.initial && meta.NumPending == 0 {
+		in.initial = false
+		in.boundary = len(in.entries)
+	}
+	select {
+	case in.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Client) sendBatch(ctx context.Context, b Batch) bool {
+	select {
+	case c.out <- b:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// receive hands on what the inbox gets until ctx is done or a restart is
+// asked for; it returns the last revision and whether the initial contents
+// are still being received.
+func (c *Client) receive(ctx context.Context, k Kind, in *inbox, restart <-chan struct{}, last uint64, initial bool) (uint64, bool) {
 	for {
 		select {
 		case <-ctx.Done():
 			return last, initial
 		case <-restart:
+			in.mu.Lock()
+			last = in.last
+			in.mu.Unlock()
 			return last, initial
-		case e, ok := <-w.Updates():
-			if !ok {
+		case <-in.notify:
+		}
+		in.mu.Lock()
+		es, boundary := in.entries, in.boundary
+		in.entries, in.boundary = nil, -1
+		last = in.last
+		in.room.Broadcast()
+		in.mu.Unlock()
+		if boundary >= 0 {
+			c.loaded[k].Store(true) // received; handed on next
+			if !c.sendChunks(ctx, k, es[:boundary], true, true) {
 				return last, initial
 			}
-			if e == nil {
-				if !send(initial) {
-					return last, initial
-				}
-				if initial {
-					c.loaded[k].Store(true)
-				}
-				initial = false
-				continue
-			}
-			add(e)
-			// Take what else has arrived, up to a batch.
-		more:
-			for len(batch) < maxBatch {
-				select {
-				case e, ok := <-w.Updates():
-					if !ok || e == nil {
-						if ok { // the end of the initial contents
-							if !send(initial) {
-								return last, initial
-							}
-							if initial {
-								c.loaded[k].Store(true)
-							}
-							initial = false
-							continue
-						}
-						send(false)
-						return last, initial
-					}
-					add(e)
-				default:
-					break more
-				}
-			}
-			if !send(false) {
-				return last, initial
-			}
+			initial = false
+			es = es[boundary:]
+		}
+		if !c.sendChunks(ctx, k, es, initial, false) {
+			return last, initial
 		}
 	}
+}
+
+// sendChunks hands es on in batches of at most maxBatch; the last one
+// carries loaded.
+func (c *Client) sendChunks(ctx context.Context, k Kind, es []Entry, initial, loaded bool) bool {
+	for len(es) > maxBatch {
+		if !c.sendBatch(ctx, Batch{Kind: k, Entries: es[:maxBatch:maxBatch], Initial: initial}) {
+			return false
+		}
+		es = es[maxBatch:]
+	}
+	if len(es) == 0 && !loaded {
+		return true
+	}
+	return c.sendBatch(ctx, Batch{Kind: k, Entries: es, Initial: initial, Loaded: loaded})
 }
 
 // publish sends the backlog, in order, as asynchronous JetStream publishes

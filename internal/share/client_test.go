@@ -15,7 +15,7 @@ func TestServerVersion(t *testing.T) {
 	t.Logf("testing against %s", sharetest.Version(t))
 }
 
-func openT(t *testing.T, url string, mode Mode, name string, mut ...func(*Config)) *Client {
+func openT(t testing.TB, url string, mode Mode, name string, mut ...func(*Config)) *Client {
 	t.Helper()
 	cfg := Config{URLs: []string{url}, Mode: mode, Name: name, PeerTTL: time.Hour, LockTTL: 2 * time.Minute}
 	for _, m := range mut {
@@ -54,6 +54,10 @@ func collect(t *testing.T, c *Client, want int, within time.Duration) ([]Entry, 
 func waitLoaded(t *testing.T, c *Client) []Entry {
 	t.Helper()
 	var es []Entry
+	kinds := 1
+	if c.Mode().SharesLocks() {
+		kinds = 2
+	}
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
@@ -62,7 +66,13 @@ func waitLoaded(t *testing.T, c *Client) []Entry {
 				t.Fatalf("live batch before the initial contents were complete: %+v", b)
 			}
 			es = append(es, b.Entries...)
-			if c.Stats().Loaded {
+			if b.Loaded {
+				kinds--
+			}
+			if kinds == 0 {
+				if !c.Stats().Loaded {
+					t.Fatal("every bucket delivered its contents, Stats().Loaded is false")
+				}
 				return es
 			}
 		case <-deadline:

@@ -62,7 +62,7 @@ const (
 // wire is an entry's value in the bucket (JSON, so that an operator can
 // read and write one with the nats CLI).
 type wire struct {
-	V        int    `json:"v"`
+	V        int64  `json:"v"`
 	Timeout  int64  `json:"timeout"` // seconds; 0 = no expiry
 	Protocol string `json:"protocol,omitempty"`
 	Reason   string `json:"reason,omitempty"`
@@ -90,10 +90,31 @@ func ParseKey(k string) (netip.Addr, error) {
 	if err != nil || a.Zone() != "" {
 		return netip.Addr{}, fmt.Errorf("key %q is not an address", printable(k))
 	}
-	if Key(a) != k {
+	if !isKeyOf(a, k) {
 		return netip.Addr{}, fmt.Errorf("key %q is not in canonical form (want %q)", printable(k), Key(a))
 	}
 	return a, nil
+}
+
+// isKeyOf reports whether k is Key(a), without allocating.
+func isKeyOf(a netip.Addr, k string) bool {
+	if a.Is4In6() {
+		return false // Key writes the IPv4 form
+	}
+	var buf [64]byte
+	b := a.AppendTo(buf[:0])
+	if len(b) != len(k) {
+		return false
+	}
+	for i, c := range b {
+		if c == ':' {
+			c = '_'
+		}
+		if k[i] != c {
+			return false
+		}
+	}
+	return true
 }
 
 // Encode returns e's value.
@@ -109,6 +130,10 @@ func Encode(e Entry) ([]byte, error) {
 // the value holds, Decode returns an error or an entry within the limits;
 // it never panics.
 func Decode(kind Kind, key string, value []byte, stored time.Time, revision uint64, deleted bool) (Entry, error) {
+	return decode(kind, key, value, stored, revision, deleted, nil)
+}
+
+func decode(kind Kind, key string, value []byte, stored time.Time, revision uint64, deleted bool, in *interner) (Entry, error) {
 	a, err := ParseKey(key)
 	if err != nil {
 		return Entry{}, err
@@ -121,7 +146,7 @@ func Decode(kind Kind, key string, value []byte, stored time.Time, revision uint
 		return Entry{}, fmt.Errorf("value of %d bytes (at most %d)", len(value), maxValue)
 	}
 	var w wire
-	if err := json.Unmarshal(value, &w); err != nil {
+	if err := decodeWire(value, &w, in); err != nil {
 		return Entry{}, fmt.Errorf("value is not an ftwall entry (JSON): %v", err)
 	}
 	if w.V != 1 {

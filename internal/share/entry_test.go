@@ -1,6 +1,7 @@
 package share
 
 import (
+	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
@@ -118,6 +119,33 @@ func FuzzDecode(f *testing.F) {
 			if _, err := Encode(e); err != nil {
 				t.Fatalf("an accepted entry does not encode: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzDecodeWire holds the flat reader to encoding/json: whatever it
+// accepts, encoding/json reads the same way.
+func FuzzDecodeWire(f *testing.F) {
+	for _, s := range []string{
+		`{"v":1,"timeout":60,"protocol":"fasttrack","reason":"ping","gateway":"gw-a"}`,
+		` { "v" : 1 , "timeout" : 0 } `, `{}`, `{"v":1,"timeout":60,"probe":"proto=x port=1"}`,
+		`{"V":1}`, `{"v":1.0}`, `{"v":01}`, `{"reason":"a\"b"}`, `{"v":1,"x":[1]}`, `{"v":1}x`, `{"v":-1}`,
+		`{"v":1,"v":2}`, `{"timeout":1e3}`, `{"gateway":"\u00e9"}`, `{"v":999999999999999}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fast wire
+		var in interner
+		if err := decodeFlat(data, &fast, &in); err != nil {
+			return
+		}
+		var slow wire
+		if err := json.Unmarshal(data, &slow); err != nil {
+			t.Fatalf("flat reader accepted %q, encoding/json refuses it: %v", data, err)
+		}
+		if fast != slow {
+			t.Fatalf("%q: flat reader %+v, encoding/json %+v", data, fast, slow)
 		}
 	})
 }
