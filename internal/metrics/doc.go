@@ -38,6 +38,24 @@
 //	queue_dropped_total{queue}
 //	queue_user_dropped_total{queue}
 //
+// and, with --share-url (sharing with other gateways, internal/share):
+//
+//	share_connected                   1 while connected to a NATS server
+//	share_loaded                      1 once the buckets' contents are applied
+//	share_published_total             entries published and acknowledged
+//	share_publish_errors_total        failed attempts (retried)
+//	share_dropped_total               dropped from the full publish backlog
+//	share_backlog                     entries waiting to be published
+//	share_received_total              entries received
+//	share_undecodable_total           received values that were no entry
+//	share_applied_total{kind}         written to the kernel: peer, lock
+//	share_deleted_total               deletions applied
+//	share_expired_total               lifetime over on arrival
+//	share_rejected_total{reason}      refused by validation: not-candidate,
+//	                                  not-lan, pardoned, no-timelock
+//	share_lag_seconds                 age of the last live entry applied
+//	share_reconnects_total            reconnections
+//
 // plus the standard go_* and process_* collectors. The kernel's queue
 // counters are 32-bit and wrap; Prometheus treats a wrap as a counter reset.
 // Packets accepted by fail-open (queue full or socket full with the

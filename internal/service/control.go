@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -650,6 +651,8 @@ func reloadable(old, next Config) error {
 		return errors.New("--run-dir changed: restart ftwall to change the run directory")
 	case old.MetricsListen != next.MetricsListen:
 		return errors.New("--metrics-listen changed: restart ftwall to change the metrics listener")
+	case !reflect.DeepEqual(old.Share, next.Share):
+		return errors.New("the --share-* options changed: restart ftwall to change sharing")
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,4 +168,24 @@ func TestShareUnreachableKeepsBlocking(t *testing.T) {
 		i := h.svc.shareInfo()
 		return i.Connected && i.Backlog == 0 && i.Published == 1
 	})
+}
+
+// TestReloadRefusesShareChanges: sharing is set at start; a reload that
+// changes it keeps the running configuration and says to restart.
+func TestReloadRefusesShareChanges(t *testing.T) {
+	srv := sharetest.Start(t)
+	cfg := shareConfig(srv, share.ModePeers, "gw-a")
+	cfg.Reload = func() (Config, error) {
+		next := shareConfig(srv, share.ModeAll, "gw-a")
+		return next, nil
+	}
+	h := start(t, cfg)
+	waitShareLoaded(t, h)
+	h.hup <- os.Interrupt
+	eventually(t, "reload refused", func() bool {
+		return strings.Contains(h.logs.String(), "the --share-* options changed: restart ftwall")
+	})
+	if m := h.svc.shareInfo().Mode; m != "peers" {
+		t.Errorf("mode after the refused reload = %s", m)
+	}
 }

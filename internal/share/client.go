@@ -68,6 +68,7 @@ type Client struct {
 	published, publishErrors, received, undecodable, echoes, reconnects atomic.Uint64
 	loaded                                                              [2]atomic.Bool
 	lastErr                                                             atomic.Pointer[string]
+	connErr                                                             atomic.Pointer[string]
 	badLogged                                                           atomic.Int64
 
 	cancel context.CancelFunc
@@ -162,12 +163,25 @@ func (c *Client) natsOptions() ([]nats.Option, error) {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			c.reconnects.Add(1)
+			c.connErr.Store(nil)
 			c.log.Info("share: connected", "server", nc.ConnectedUrlRedacted())
 			c.wake()
 		}),
 		nats.ConnectHandler(func(nc *nats.Conn) {
+			c.connErr.Store(nil)
 			c.log.Info("share: connected", "server", nc.ConnectedUrlRedacted(), "server_version", nc.ConnectedServerVersion())
 			c.wake()
+		}),
+		// Why a connection attempt failed (a certificate, a password, a
+		// refused port): kept for ftwall status, logged when it changes.
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err == nil {
+				return
+			}
+			s := err.Error()
+			if prev := c.connErr.Swap(&s); prev == nil || *prev != s {
+				c.log.Warn("share: cannot connect to a server; retrying", "err", err)
+			}
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			c.setErr(err)
@@ -265,6 +279,9 @@ func (c *Client) Stats() Stats {
 	}
 	if e := c.lastErr.Load(); e != nil {
 		st.LastError = *e
+	}
+	if e := c.connErr.Load(); e != nil && !st.Connected {
+		st.LastError = *e // while disconnected, why is what matters
 	}
 	return st
 }

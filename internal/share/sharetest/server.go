@@ -21,6 +21,8 @@ import (
 // Server is a running nats-server.
 type Server struct {
 	URL  string
+	opts []nats.Option // the test's own client options (StartWith)
+	ca   string        // TLS: the CA file clients verify the server with
 	t    testing.TB
 	bin  string
 	port int
@@ -56,6 +58,25 @@ func Version(t testing.TB) string {
 // nats-server.
 func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
+	return start(t, "", extra)
+}
+
+// StartWith starts a server with extra arguments (a configuration file,
+// say) whose clients authenticate with opts.
+func StartWith(t testing.TB, opts []nats.Option, extra ...string) *Server {
+	t.Helper()
+	return start(t, "", extra, opts...)
+}
+
+// StartTLS starts a server that speaks TLS only, with the certificate and
+// key given (signed by ca); its URL is tls://.
+func StartTLS(t testing.TB, ca, cert, key string, extra ...string) *Server {
+	t.Helper()
+	return start(t, ca, append([]string{"--tls", "--tlscert", cert, "--tlskey", key}, extra...))
+}
+
+func start(t testing.TB, ca string, extra []string, opts ...nats.Option) *Server {
+	t.Helper()
 	bin := Binary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -63,7 +84,11 @@ func Start(t testing.TB, extra ...string) *Server {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	s := &Server{t: t, bin: bin, port: port, URL: fmt.Sprintf("nats://127.0.0.1:%d", port), dir: t.TempDir(), out: &strings.Builder{}, args: extra}
+	scheme := "nats"
+	if ca != "" {
+		scheme = "tls"
+	}
+	s := &Server{t: t, bin: bin, port: port, URL: fmt.Sprintf("%s://127.0.0.1:%d", scheme, port), ca: ca, opts: opts, dir: t.TempDir(), out: &strings.Builder{}, args: extra}
 	s.start()
 	t.Cleanup(func() {
 		s.Stop()
@@ -106,6 +131,10 @@ func (s *Server) start() {
 // ClientOptions authenticate as the server's --user/--pass or --auth, if
 // any.
 func (s *Server) ClientOptions() []nats.Option {
+	opts := append([]nats.Option(nil), s.opts...)
+	if s.ca != "" {
+		opts = append(opts, nats.RootCAs(s.ca))
+	}
 	var user, pass, token string
 	for i := 0; i+1 < len(s.args); i++ {
 		switch s.args[i] {
@@ -119,11 +148,11 @@ func (s *Server) ClientOptions() []nats.Option {
 	}
 	switch {
 	case user != "":
-		return []nats.Option{nats.UserInfo(user, pass)}
+		opts = append(opts, nats.UserInfo(user, pass))
 	case token != "":
-		return []nats.Option{nats.Token(token)}
+		opts = append(opts, nats.Token(token))
 	}
-	return nil
+	return opts
 }
 
 // Stop kills the server (its store stays for Restart).
