@@ -164,7 +164,15 @@ func (r *Report) Markdown() []byte {
 	fmt.Fprintf(&b, "| Go | %s |\n", m.GoVersion)
 	fmt.Fprintf(&b, "| ftwall | %s |\n", m.Ftwall)
 	fmt.Fprintf(&b, "| iperf3 | %s |\n", m.Iperf3)
+	fmt.Fprintf(&b, "| nats-server | %s |\n", m.NATSServer)
 	fmt.Fprintf(&b, "| load average at start | %s |\n", m.LoadAvg)
+	if m.LoadAvgEnd != "" {
+		fmt.Fprintf(&b, "| load average at the end | %s |\n", m.LoadAvgEnd)
+	}
+	if !math.IsNaN(m.Steal) && m.Steal >= 0 {
+		fmt.Fprintf(&b, "| CPU steal during the run | %.1f %% of the CPU time (hypervisor; a few %% already moves the ratios) |\n", 100*m.Steal)
+	}
+	fmt.Fprintf(&b, "| CPU pinning | P2's senders are pinned one per CPU (sched_setaffinity); the readers, the router's forwarding and the servers of P6 are not pinned |\n")
 	fmt.Fprintf(&b, "| runs | every figure is the median of %d runs, with [min – max] |\n", r.Runs)
 	fmt.Fprintf(&b, "| duration | %s |\n", r.Took.Round(time.Second))
 	if r.Sanity != "" {

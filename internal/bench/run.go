@@ -110,6 +110,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	r.report.Checks = checks(r.report)
 	r.report.Took = time.Since(start)
+	r.report.Machine.finish()
 	if err := ctx.Err(); err != nil {
 		return r.report, fmt.Errorf("interrupted: %w", err)
 	}

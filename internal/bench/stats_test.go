@@ -132,3 +132,18 @@ func TestGeneratorBoundRuns(t *testing.T) {
 		}
 	}
 }
+
+func TestStealShare(t *testing.T) {
+	a := []uint64{100, 0, 50, 800, 10, 0, 0, 40, 0, 0}
+	b := []uint64{200, 0, 100, 1600, 20, 0, 0, 80, 0, 0}
+	// 1000 jiffies in all between the two readings, 40 of them stolen.
+	if got := StealShare(a, b); math.Abs(got-0.04) > 1e-9 {
+		t.Errorf("StealShare = %v, want 0.04", got)
+	}
+	if got := StealShare(nil, b); !math.IsNaN(got) {
+		t.Errorf("no first reading: %v, want NaN", got)
+	}
+	if got := StealShare(b, b); !math.IsNaN(got) {
+		t.Errorf("no time between the readings: %v, want NaN", got)
+	}
+}
