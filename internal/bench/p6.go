@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -64,15 +63,6 @@ func (l *p6Lab) close() {
 	}
 }
 
-// nsDialer dials from inside a lab namespace.
-type nsDialer struct{ ns *lab.NS }
-
-func (d nsDialer) Dial(network, address string) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return d.ns.DialTCP(ctx, network, address)
-}
-
 func (r *runner) p6Setup(ctx context.Context) (*p6Lab, error) {
 	if _, err := lab.NATSServerPath(); err != nil {
 		return nil, fmt.Errorf("nats-server is not installed (make deps): %w", err)
@@ -100,7 +90,7 @@ func (r *runner) p6Setup(ctx context.Context) (*p6Lab, error) {
 		l.close()
 		return nil, err
 	}
-	l.nc, err = nats.Connect(strings.Join(l.cluster.URLs(), ","), nats.SetCustomDialer(nsDialer{l.core.NS}))
+	l.nc, err = nats.Connect(strings.Join(l.cluster.URLs(), ","), nats.SetCustomDialer(lab.Dialer{NS: l.core.NS}))
 	if err == nil {
 		l.js, err = jetstream.New(l.nc, jetstream.WithPublishAsyncMaxPending(8192))
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -125,20 +124,11 @@ func setFor(a netip.Addr) string {
 	return nft.SetPeers4
 }
 
-// nsDialer dials the NATS servers from inside a lab namespace.
-type nsDialer struct{ ns *lab.NS }
-
-func (d nsDialer) Dial(network, address string) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return d.ns.DialTCP(ctx, network, address)
-}
-
 // handKV opens a bucket as an operator would with the nats CLI, from the
 // core namespace.
 func (s *shareLab) handKV(t *testing.T, bucket string) jetstream.KeyValue {
 	t.Helper()
-	nc, err := nats.Connect(strings.Join(s.cluster.URLs(), ","), nats.SetCustomDialer(nsDialer{s.core.NS}))
+	nc, err := nats.Connect(strings.Join(s.cluster.URLs(), ","), nats.SetCustomDialer(lab.Dialer{NS: s.core.NS}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +382,7 @@ func TestSharePermissions(t *testing.T) {
 		t.Errorf("the gateways needed more than the README's permissions:\n%s", out.String())
 	}
 	// The read-only user cannot write to the bucket, whatever its client.
-	nc, err := nats.Connect(strings.Join(cl.URLs(), ","), nats.SetCustomDialer(nsDialer{core.NS}), nats.UserInfo("gw-r", "pw-r"))
+	nc, err := nats.Connect(strings.Join(cl.URLs(), ","), nats.SetCustomDialer(lab.Dialer{NS: core.NS}), nats.UserInfo("gw-r", "pw-r"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 )
 
 // ListenTCP opens a TCP listener inside n; network is "tcp", "tcp4" or
@@ -94,4 +95,22 @@ func (n *NS) DialUDP(src netip.Addr, dst netip.AddrPort) (*net.UDPConn, error) {
 		return nil, fmt.Errorf("open UDP socket towards %s in network namespace %s: %w", dst, n.Name, err)
 	}
 	return c, nil
+}
+
+// Dialer dials TCP from inside NS for clients that take a dialer with
+// Dial(network, address), such as the NATS client's custom dialer.
+type Dialer struct {
+	NS      *NS
+	Timeout time.Duration // 0 = 2 s
+}
+
+// Dial connects to address from inside d.NS.
+func (d Dialer) Dial(network, address string) (net.Conn, error) {
+	t := d.Timeout
+	if t == 0 {
+		t = 2 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), t)
+	defer cancel()
+	return d.NS.DialTCP(ctx, network, address)
 }
