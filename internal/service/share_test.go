@@ -189,3 +189,24 @@ func TestReloadRefusesShareChanges(t *testing.T) {
 		t.Errorf("mode after the refused reload = %s", m)
 	}
 }
+
+// TestSharedEntryExpiredOnArrival: an entry whose lifetime is over when it
+// arrives (its timeout counted from the server's store time) is not
+// written, and is counted.
+func TestSharedEntryExpiredOnArrival(t *testing.T) {
+	srv := sharetest.Start(t)
+	h := start(t, shareConfig(srv, share.ModePeers, "gw-a"))
+	waitShareLoaded(t, h)
+	putEntry(t, srv, share.DefaultPeersBucket, "198.51.100.52", `{"v":1,"timeout":1,"gateway":"gw-x"}`)
+	putEntry(t, srv, share.DefaultPeersBucket, "198.51.100.53", `{"v":1,"timeout":30,"gateway":"gw-x"}`)
+	eventually(t, "the live entry applied", func() bool { return has(t, h.fw, nft.SetPeers4, netip.MustParseAddr("198.51.100.53")) })
+	if has(t, h.fw, nft.SetPeers4, netip.MustParseAddr("198.51.100.52")) {
+		t.Error("an entry whose second had passed was written")
+	}
+	if e, _ := elementOf(t, h.fw, nft.SetPeers4, netip.MustParseAddr("198.51.100.53")); e.Timeout > 30*time.Second || e.Timeout < 28*time.Second {
+		t.Errorf("30 s entry written with timeout %v", e.Timeout)
+	}
+	if n := h.svc.shareInfo().Expired; n != 1 {
+		t.Errorf("expired = %d, want 1", n)
+	}
+}
