@@ -27,7 +27,7 @@ type shareLab struct {
 	out     *lab.Buffer
 }
 
-func newShareLab(t *testing.T) *shareLab {
+func newShareLab(t *testing.T, opts ...lab.NATSOptions) *shareLab {
 	t.Helper()
 	lab.RequireRoot(t)
 	if _, err := lab.NATSServerPath(); err != nil {
@@ -35,7 +35,11 @@ func newShareLab(t *testing.T) *shareLab {
 	}
 	core := lab.NewCoreT(t)
 	out := &lab.Buffer{}
-	cl, err := lab.StartNATSCluster(t.Context(), core, 3, t.TempDir(), out, lab.NATSOptions{})
+	var o lab.NATSOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	cl, err := lab.StartNATSCluster(t.Context(), core, 3, t.TempDir(), out, o)
 	if err != nil {
 		t.Fatalf("NATS cluster: %v", err)
 	}
@@ -289,10 +293,18 @@ func countIn(t *testing.T, k *nft.Kernel, set string, want []netip.Addr) int {
 // TestShareHAPair: two routers serving one LAN (same addressing) in mode
 // all: the standby holds the active router's peers and its time-locks, so
 // after a failover the client stays locked and its peers stay dropped.
+//
+// The pair's users have the README's permissions for both buckets (the
+// peers subjects, and the same for ftwall-locks), nothing more.
 func TestShareHAPair(t *testing.T) {
-	s := newShareLab(t)
-	active := s.addGateway(t, "gw-active", share.ModeAll)
-	standby := s.addGateway(t, "gw-standby", share.ModeAll)
+	both := append(forBucket(sharePublishSubjects, "ftwall-peers"), forBucket(sharePublishSubjects, "ftwall-locks")...)
+	users := []lab.NATSUser{
+		{Name: "gw-active", Password: "pw-1", Publish: both, Subscribe: []string{"_INBOX.>"}},
+		{Name: "gw-standby", Password: "pw-2", Publish: both, Subscribe: []string{"_INBOX.>"}},
+	}
+	s := newShareLab(t, lab.NATSOptions{Users: users})
+	active := s.addGateway(t, "gw-active", share.ModeAll, "--share-user", "gw-active", "--share-password", "pw-1")
+	standby := s.addGateway(t, "gw-standby", share.ModeAll, "--share-user", "gw-standby", "--share-password", "pw-2")
 	echo, err := standby.l.Internet.StartEchoTCP("tcp", ":9000")
 	if err != nil {
 		t.Fatal(err)
@@ -328,6 +340,18 @@ func TestShareHAPair(t *testing.T) {
 	if st := standby.status(t); st.AppliedLocks < 2 || st.AppliedPeers < 2 {
 		t.Errorf("standby share status %+v", st)
 	}
+	if strings.Contains(s.out.String(), "Violation - User") {
+		t.Errorf("the HA pair needed more than the README's permissions for both buckets:\n%s", s.out.String())
+	}
+}
+
+// forBucket rewrites the peers bucket's subjects for bucket.
+func forBucket(subjects []string, bucket string) []string {
+	out := make([]string, 0, len(subjects))
+	for _, x := range subjects {
+		out = append(out, strings.ReplaceAll(x, "ftwall-peers", bucket))
+	}
+	return out
 }
 
 // Permissions of the README's minimal server configuration: a gateway
