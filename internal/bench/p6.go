@@ -208,14 +208,17 @@ func (r *runner) p6Start(ctx context.Context, s *Section, l *p6Lab, ns *lab.NS, 
 	return p, ready, nil
 }
 
+// teardownIn removes table inet ftwall from the router namespace ns.
 func teardownIn(ctx context.Context, ns *lab.NS) error {
 	k, err := nft.Open(nft.WithNetNS(ns.Fd()))
 	if err != nil {
 		return err
 	}
 	defer k.Close()
-	_, err = k.Teardown(ctx)
-	return err
+	if _, err := k.Teardown(ctx); err != nil {
+		return fmt.Errorf("remove table inet %s from %s: %w", nft.TableName, ns.Name, err)
+	}
+	return nil
 }
 
 func (l *p6Lab) resetBucket(ctx context.Context) error {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ftwall/ftwall/internal/lab"
-	"github.com/ftwall/ftwall/nft"
 )
 
 // runner holds one benchmark run's lab and state.
@@ -125,13 +124,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 // cleanRouter removes ftwall's and ftwbench's tables from the router, so
 // that each configuration starts from an empty ruleset.
 func (r *runner) cleanRouter(ctx context.Context) error {
-	k, err := nft.Open(nft.WithNetNS(r.lab.Router.Fd()))
-	if err != nil {
+	if err := teardownIn(ctx, r.lab.Router); err != nil {
 		return err
-	}
-	defer k.Close()
-	if _, err := k.Teardown(ctx); err != nil {
-		return fmt.Errorf("remove table inet %s from the router: %w", nft.TableName, err)
 	}
 	return RemoveTable(r.lab.Router)
 }

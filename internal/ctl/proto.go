@@ -1,6 +1,10 @@
 package ctl
 
-import "time"
+import (
+	"time"
+
+	"github.com/ftwall/ftwall/internal/share"
+)
 
 // Operations of a Request.
 const (
@@ -67,24 +71,15 @@ type Info struct {
 	Share *ShareInfo `json:"share,omitempty"`
 }
 
-// ShareInfo is the state of sharing through NATS JetStream.
+// ShareInfo is the state of sharing through NATS JetStream: the
+// connection's (share.Stats) and what the service did with what it
+// received.
 type ShareInfo struct {
-	Mode      string `json:"mode"`
-	Gateway   string `json:"gateway"`
-	Connected bool   `json:"connected"`
-	Server    string `json:"server,omitempty"`
+	share.Stats
 	// Loaded says the buckets' contents at start are in the kernel.
 	Loaded bool `json:"loaded"`
-	// Published entries (acknowledged by the servers), failed attempts
-	// (retried), entries dropped from the full backlog, and those waiting.
-	Published     uint64 `json:"published"`
-	PublishErrors uint64 `json:"publish_errors"`
-	Dropped       uint64 `json:"dropped"`
-	Backlog       int    `json:"backlog"`
-	// Received entries; of them undecodable (no ftwall entry), applied,
-	// deleted, expired on arrival and rejected by validation (by reason).
-	Received     uint64            `json:"received"`
-	Undecodable  uint64            `json:"undecodable"`
+	// Of the entries received: applied, deleted, expired on arrival and
+	// rejected by validation (by reason).
 	AppliedPeers uint64            `json:"applied_peers"`
 	AppliedLocks uint64            `json:"applied_locks"`
 	Deleted      uint64            `json:"deleted"`
@@ -92,7 +87,5 @@ type ShareInfo struct {
 	Rejected     map[string]uint64 `json:"rejected,omitempty"`
 	// LagMillis is the age of the last live entry when it reached the
 	// kernel (server store time to kernel write).
-	LagMillis  float64 `json:"lag_ms"`
-	Reconnects uint64  `json:"reconnects"`
-	LastError  string  `json:"last_error,omitempty"`
+	LagMillis float64 `json:"lag_ms"`
 }

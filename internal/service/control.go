@@ -308,9 +308,7 @@ func (c *control) apply(ctx context.Context) {
 			}
 			comment := lockComment(cl.Protocol, cl.Port, []byte(cl.Tag))
 			c.add[set] = append(c.add[set], nft.Element{Addr: cl.Addr, Comment: comment})
-			if c.share != nil {
-				c.share.client.Publish(share.Entry{Kind: share.KindLock, Addr: cl.Addr, Timeout: cfg.Ruleset.TimeLock, Protocol: cl.Protocol, Reason: clip(cl.Reason, 64), Probe: comment})
-			}
+			c.share.publish(share.Entry{Kind: share.KindLock, Addr: cl.Addr, Timeout: cfg.Ruleset.TimeLock, Protocol: cl.Protocol, Reason: cl.Reason, Probe: comment})
 		}
 		if c.cdir != nil {
 			if _, err := c.cdir.Put(clientdir.FromClient(cl)); err != nil {
@@ -345,7 +343,7 @@ func (c *control) learnPeer(st *runState, p inspect.Peer, at time.Time, every ti
 		set = nft.SetPeers6
 	}
 	c.add[set] = append(c.add[set], nft.Element{Addr: p.Addr})
-	c.publishPeer(p, st.cfg.Ruleset.PeerTimeout)
+	c.share.publish(share.Entry{Kind: share.KindPeer, Addr: p.Addr.Unmap(), Timeout: st.cfg.Ruleset.PeerTimeout, Protocol: string(p.Protocol), Reason: p.Reason})
 	if isNew {
 		c.newPeers[set]++
 		c.peersLearned++
@@ -360,7 +358,12 @@ func (c *control) learnPeer(st *runState, p inspect.Peer, at time.Time, every ti
 }
 
 // write sends the collected elements, one atomic batch per set.
-func (c *control) write(ctx context.Context) {
+func (c *control) write(ctx context.Context) { c.writeAdds(ctx, false) }
+
+// writeAdds sends the collected elements: one atomic batch per set, or with
+// load the bounded plain-add batches of LoadElements (a bulk load at start,
+// which keeps the countdown of elements already held).
+func (c *control) writeAdds(ctx context.Context, load bool) {
 	for _, set := range []string{nft.SetLocked4, nft.SetLocked6, nft.SetPeers4, nft.SetPeers6} {
 		elems := c.add[set]
 		if len(elems) == 0 {
@@ -368,9 +371,13 @@ func (c *control) write(ctx context.Context) {
 		}
 		elems = dedupe(elems)
 		start := time.Now()
-		err := c.s.fw.AddElements(ctx, set, elems)
+		add := c.s.fw.AddElements
+		if load {
+			add = c.s.fw.LoadElements
+		}
+		err := add(ctx, set, elems)
 		if err != nil && !errors.Is(err, nft.ErrSetFull) && c.checkTable(ctx, "failed set write") {
-			err = c.s.fw.AddElements(ctx, set, elems)
+			err = add(ctx, set, elems)
 		}
 		if errors.Is(err, nft.ErrSetFull) {
 			err = c.writeFull(ctx, set, elems)

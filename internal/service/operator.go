@@ -134,13 +134,11 @@ func (c *control) block(ctx context.Context, st *runState, addrs []netip.Addr, t
 		delete(c.pardons, a)
 		c.peers.seen[a] = now
 		c.s.addSetSize(peerSet(a), 1)
-		if c.share != nil {
-			t := timeout
-			if t == 0 {
-				t = st.cfg.Ruleset.PeerTimeout
-			}
-			c.share.client.Publish(share.Entry{Kind: share.KindPeer, Addr: a, Timeout: t, Protocol: ManualReason, Reason: clip(reason, 64)})
+		t := timeout
+		if t == 0 {
+			t = st.cfg.Ruleset.PeerTimeout
 		}
+		c.share.publish(share.Entry{Kind: share.KindPeer, Addr: a, Timeout: t, Protocol: ManualReason, Reason: reason})
 	}
 	if len(done) > 0 {
 		_ = c.saveStore()
@@ -155,9 +153,7 @@ func (c *control) unblock(ctx context.Context, addrs []netip.Addr, pardon time.D
 	until := c.s.now().Add(pardon)
 	for _, a := range done {
 		c.peers.forget(a)
-		if c.share != nil {
-			c.share.client.Delete(share.KindPeer, a)
-		}
+		c.share.publishDelete(share.KindPeer, a)
 		if was[a] {
 			c.s.addSetSize(peerSet(a), -1)
 		}
@@ -178,9 +174,7 @@ func (c *control) unlock(ctx context.Context, addrs []netip.Addr, pardon time.Du
 	res, done := c.operator(s.state.Load()).Unlock(ctx, addrs, pardon)
 	until := s.now().Add(pardon)
 	for _, a := range done {
-		if c.share != nil {
-			c.share.client.Delete(share.KindLock, a)
-		}
+		c.share.publishDelete(share.KindLock, a)
 		c.tracker.Forget(a)
 		c.locks.forget(a)
 		s.known.forget(a)

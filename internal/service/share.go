@@ -2,13 +2,12 @@ package service
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/netip"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
-	"github.com/ftwall/ftwall/inspect"
 	"github.com/ftwall/ftwall/internal/clientdir"
 	"github.com/ftwall/ftwall/internal/ctl"
 	"github.com/ftwall/ftwall/internal/metrics"
@@ -74,19 +73,33 @@ func (s *Service) openShare(cfg Config) (*share.Client, error) {
 	return share.Open(sc, s.log)
 }
 
-// publishPeer shares a peer this gateway learned or refreshed.
-func (c *control) publishPeer(p inspect.Peer, timeout time.Duration) {
-	if c.share == nil {
+// publish hands e to the share (nothing when not sharing); the client
+// drops what the mode does not publish.
+func (sh *shareApply) publish(e share.Entry) {
+	if sh == nil {
 		return
 	}
-	c.share.client.Publish(share.Entry{Kind: share.KindPeer, Addr: p.Addr.Unmap(), Timeout: timeout, Protocol: string(p.Protocol), Reason: clip(p.Reason, 64)})
+	e.Reason = clipText(e.Reason, share.MaxReason)
+	sh.client.Publish(e)
 }
 
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+// publishDelete shares an unblock or unlock.
+func (sh *shareApply) publishDelete(kind share.Kind, a netip.Addr) {
+	if sh != nil {
+		sh.client.Delete(kind, a)
 	}
-	return s
+}
+
+// clipText shortens s to at most n bytes without cutting a character in
+// two (a cut one would make the entry unpublishable).
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // applyShared writes a batch of entries other gateways published to the
@@ -211,33 +224,12 @@ func sharedReason(e *share.Entry) string {
 	return r
 }
 
-// writeShared writes the batch: additions (plain adds in bounded batches
-// for the initial contents, like the storefile), then deletions.
+// writeShared writes the batch: additions through the learning path's
+// writer (bulk plain adds for the initial contents, like the storefile),
+// then deletions.
 func (c *control) writeShared(ctx context.Context, initial bool) {
 	s := c.s
-	for _, set := range []string{nft.SetLocked4, nft.SetLocked6, nft.SetPeers4, nft.SetPeers6} {
-		elems := dedupe(c.add[set])
-		if len(elems) == 0 {
-			continue
-		}
-		start := time.Now()
-		var err error
-		if initial {
-			err = s.fw.LoadElements(ctx, set, elems)
-		} else {
-			err = s.fw.AddElements(ctx, set, elems)
-		}
-		if errors.Is(err, nft.ErrSetFull) {
-			err = c.writeFull(ctx, set, elems)
-		}
-		s.observeWrite(set, len(elems), time.Since(start), err)
-		if err != nil {
-			c.writeErrors++
-			if ctx.Err() == nil {
-				s.log.Error("shared entries not written to the kernel", "set", set, "elements", len(elems), "err", err)
-			}
-		}
-	}
+	c.writeAdds(ctx, initial)
 	for set, addrs := range c.share.dels {
 		if len(addrs) == 0 {
 			continue
@@ -304,20 +296,15 @@ func (s *Service) shareInfo() *ctl.ShareInfo {
 	if cl == nil {
 		return nil
 	}
-	st := cl.Stats()
 	ctr := &s.shareCtr
 	info := &ctl.ShareInfo{
-		Mode: string(st.Mode), Gateway: st.Gateway, Connected: st.Connected, Server: st.Server,
-		Loaded:    ctr.loaded.Load(),
-		Published: st.Published, PublishErrors: st.PublishErrors, Dropped: st.Dropped, Backlog: st.Backlog,
-		Received: st.Received, Undecodable: st.Undecodable,
+		Stats:        cl.Stats(),
+		Loaded:       ctr.loaded.Load(),
 		AppliedPeers: ctr.applied[share.KindPeer].Load(), AppliedLocks: ctr.applied[share.KindLock].Load(),
-		Deleted:    ctr.deleted[share.KindPeer].Load() + ctr.deleted[share.KindLock].Load(),
-		Expired:    ctr.expired.Load(),
-		Rejected:   map[string]uint64{},
-		LagMillis:  float64(ctr.lagNanos.Load()) / 1e6,
-		LastError:  st.LastError,
-		Reconnects: st.Reconnects,
+		Deleted:   ctr.deleted[share.KindPeer].Load() + ctr.deleted[share.KindLock].Load(),
+		Expired:   ctr.expired.Load(),
+		Rejected:  map[string]uint64{},
+		LagMillis: float64(ctr.lagNanos.Load()) / 1e6,
 	}
 	for i, n := range rejectNames {
 		if v := ctr.rejected[i].Load(); v > 0 {
@@ -343,7 +330,7 @@ func (s *Service) shareMetrics() metrics.ShareStats {
 	return metrics.ShareStats{
 		Connected: info.Connected, Loaded: info.Loaded,
 		Published: info.Published, PublishErrors: info.PublishErrors, Dropped: info.Dropped, Backlog: info.Backlog,
-		Received: info.Received, Undecodable: info.Undecodable,
+		Received: info.Entries, Undecodable: info.Undecodable,
 		AppliedPeers: info.AppliedPeers, AppliedLocks: info.AppliedLocks,
 		Deleted: info.Deleted, Expired: info.Expired, Rejected: info.Rejected,
 		LagSeconds: info.LagMillis / 1000, Reconnects: info.Reconnects,

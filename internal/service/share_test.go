@@ -62,7 +62,7 @@ func TestSharedEntriesAreValidatedLikeEvidence(t *testing.T) {
 		return has(t, h.fw, nft.SetPeers4, netip.MustParseAddr("198.51.100.50")) && has(t, h.fw, nft.SetPeers6, netip.MustParseAddr("2001:db8:100::50")) &&
 			has(t, h.fw, nft.SetLocked4, netip.MustParseAddr("10.0.1.9")) && has(t, h.fw, nft.SetPeers4, netip.MustParseAddr("198.51.100.51"))
 	})
-	eventually(t, "every entry judged", func() bool { return h.svc.shareInfo().Received >= 12 })
+	eventually(t, "every entry judged", func() bool { return h.svc.shareInfo().Entries >= 12 })
 	e, _ := elementOf(t, h.fw, nft.SetPeers4, netip.MustParseAddr("198.51.100.50"))
 	if e.Timeout <= 3590*time.Second || e.Timeout > time.Hour {
 		t.Errorf("applied peer timeout %v, want the entry's hour less its age", e.Timeout)
@@ -208,5 +208,18 @@ func TestSharedEntryExpiredOnArrival(t *testing.T) {
 	}
 	if n := h.svc.shareInfo().Expired; n != 1 {
 		t.Errorf("expired = %d, want 1", n)
+	}
+}
+
+func TestClipTextKeepsCharactersWhole(t *testing.T) {
+	s := strings.Repeat("a", 63) + "é" // é is two bytes: 63 and 64
+	if got := clipText(s, 64); got != strings.Repeat("a", 63) {
+		t.Errorf("clipText cut a character: %q", got)
+	}
+	if got := clipText("short", 64); got != "short" {
+		t.Errorf("clipText(short) = %q", got)
+	}
+	if _, err := share.Encode(share.Entry{Addr: netip.MustParseAddr("198.51.100.9"), Reason: clipText(s, share.MaxReason)}); err != nil {
+		t.Errorf("a clipped reason does not encode: %v", err)
 	}
 }

@@ -33,8 +33,9 @@ type Stats struct {
 	Connected bool   `json:"connected"`
 	// Server is the server connected to (credentials redacted).
 	Server string `json:"server,omitempty"`
-	// Loaded says the buckets' contents at start have been received.
-	Loaded bool `json:"loaded"`
+	// Received says the buckets' contents at start have all been received
+	// (handed on; the caller says when they are in the kernel).
+	Received bool `json:"contents_received"`
 	// Published counts entries the servers acknowledged; PublishErrors
 	// failed attempts (the entry is retried); Dropped entries pushed out of
 	// the full backlog; Backlog the entries waiting.
@@ -42,10 +43,10 @@ type Stats struct {
 	PublishErrors uint64 `json:"publish_errors"`
 	Dropped       uint64 `json:"dropped"`
 	Backlog       int    `json:"backlog"`
-	// Received counts entries received; Undecodable those that were no
+	// Entries counts entries received; Undecodable those that were no
 	// ftwall entry (logged, never applied); Echoes this gateway's own live
 	// entries coming back (not applied again).
-	Received    uint64 `json:"received"`
+	Entries     uint64 `json:"received"`
 	Undecodable uint64 `json:"undecodable"`
 	Echoes      uint64 `json:"echoes"`
 	Reconnects  uint64 `json:"reconnects"`
@@ -268,10 +269,10 @@ func (c *Client) Stats() Stats {
 	st := Stats{
 		Mode: c.cfg.Mode, Gateway: c.cfg.Name,
 		Connected: c.nc.IsConnected(),
-		Loaded:    c.loaded[KindPeer].Load() && c.loaded[KindLock].Load(),
+		Received:  c.loaded[KindPeer].Load() && c.loaded[KindLock].Load(),
 		Published: c.published.Load(), PublishErrors: c.publishErrors.Load(),
 		Dropped: dropped, Backlog: pending,
-		Received: c.received.Load(), Undecodable: c.undecodable.Load(), Echoes: c.echoes.Load(),
+		Entries: c.received.Load(), Undecodable: c.undecodable.Load(), Echoes: c.echoes.Load(),
 		Reconnects: c.reconnects.Load(),
 	}
 	if st.Connected {

@@ -2,7 +2,9 @@ package share
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,8 +13,23 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// TestServerVersion: the installed server is one this client works with:
+// 2.9 or later (the ordered pull consumer and the consumer-create subjects
+// with a name need 2.9; no per-key TTL is used, which 2.9 lacks).
 func TestServerVersion(t *testing.T) {
-	t.Logf("testing against %s", sharetest.Version(t))
+	v := sharetest.Version(t)
+	t.Logf("testing against %s", v)
+	_, num, ok := strings.Cut(v, " v")
+	var major, minor int
+	if !ok {
+		t.Fatalf("cannot read the version in %q", v)
+	}
+	if _, err := fmt.Sscanf(num, "%d.%d", &major, &minor); err != nil {
+		t.Fatalf("cannot read the version in %q: %v", v, err)
+	}
+	if major < 2 || (major == 2 && minor < 9) {
+		t.Fatalf("nats-server %d.%d: this client needs 2.9 or later", major, minor)
+	}
 }
 
 func openT(t testing.TB, url string, mode Mode, name string, mut ...func(*Config)) *Client {
@@ -70,8 +87,8 @@ func waitLoaded(t *testing.T, c *Client) []Entry {
 				kinds--
 			}
 			if kinds == 0 {
-				if !c.Stats().Loaded {
-					t.Fatal("every bucket delivered its contents, Stats().Loaded is false")
+				if !c.Stats().Received {
+					t.Fatal("every bucket delivered its contents, Stats().Received is false")
 				}
 				return es
 			}

@@ -48,11 +48,14 @@ type Entry struct {
 	Revision uint64
 }
 
+// MaxReason is the longest reason an entry carries (bytes).
+const MaxReason = 64
+
 // Limits of an entry's fields; a value over them is refused.
 const (
 	maxValue    = 1024
 	maxProtocol = 32
-	maxReason   = 64
+	maxReason   = MaxReason
 	maxProbe    = 251 // the longest element comment the kernel keeps
 	// maxTimeout bounds an entry's timeout (ten years; a larger one is a
 	// forgery or a mistake).

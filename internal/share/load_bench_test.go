@@ -18,7 +18,7 @@ func BenchmarkInitialLoad(b *testing.B) {
 	const n = 100000
 	srv := sharetest.Start(b)
 	a := openT(b, srv.URL, ModePeers, "gw-a")
-	for !a.Stats().Loaded {
+	for !a.Stats().Received {
 		<-a.Updates()
 	}
 	nc, err := nats.Connect(srv.URL)
@@ -45,7 +45,7 @@ func BenchmarkInitialLoad(b *testing.B) {
 	for range b.N {
 		c := openT(b, srv.URL, ModePeers, "gw-b")
 		got := 0
-		for got < n || !c.Stats().Loaded {
+		for got < n || !c.Stats().Received {
 			bt := <-c.Updates()
 			got += len(bt.Entries)
 			runtime.ReadMemStats(&ms)
