@@ -203,6 +203,11 @@ func TestShareAcrossGateways(t *testing.T) {
 		waitFor(t, 5*time.Second, g.name+": the valid hand-published entry applied", func() bool {
 			return setHas(t, g.k, nft.SetPeers4, netip.MustParseAddr("198.51.100.31"))
 		})
+		// Its lifetime in the kernel is the entry's hour, counted from the
+		// server's store time.
+		if e, ok := elementOf(t, g.k, nft.SetPeers4, netip.MustParseAddr("198.51.100.31")); !ok || e.Expires > time.Hour || e.Expires < time.Hour-time.Minute {
+			t.Errorf("%s: the hand-published one-hour entry expires in %v in the kernel, want just under 1h", g.name, e.Expires)
+		}
 		for _, x := range bad {
 			if setHas(t, g.k, setFor(x), x) {
 				t.Errorf("%s: untrusted entry %s is in its kernel", g.name, x)
@@ -219,8 +224,10 @@ func TestShareAcrossGateways(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := a.l.Peers4[5]
+	killed := time.Now()
 	a.ping(t, []netip.Addr{next})
-	waitFor(t, 10*time.Second, "B holds a peer learned after a NATS node died", func() bool { return setHas(t, b.k, nft.SetPeers4, next) })
+	waitFor(t, 30*time.Second, "B holds a peer learned after a NATS node died", func() bool { return setHas(t, b.k, nft.SetPeers4, next) })
+	t.Logf("a peer learned after a NATS node died was in B's kernel %v after the kill", time.Since(killed).Round(time.Millisecond))
 
 	// B restarts on an empty table and loads the bucket.
 	b.p.stop(t)

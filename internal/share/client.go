@@ -462,7 +462,12 @@ func (c *Client) consume(ctx context.Context, k Kind, last uint64, initial bool)
 	if last > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, last+1
 	}
-	st, err := c.js.Stream(ctx, "KV_"+bucket)
+	// A creation the cluster does not answer (it placed the consumer on a
+	// server that just died) is given up after 2 s and tried again, rather
+	// than after the client's default 5 s.
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	st, err := c.js.Stream(rctx, "KV_"+bucket)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -471,7 +476,7 @@ func (c *Client) consume(ctx context.Context, k Kind, last uint64, initial bool)
 	if info := st.CachedInfo(); initial && info != nil && info.State.Msgs > 0 {
 		in.initial, waiting = true, true
 	}
-	cons, err := st.OrderedConsumer(ctx, cfg)
+	cons, err := st.OrderedConsumer(rctx, cfg)
 	if err != nil {
 		return nil, nil, false, err
 	}
