@@ -125,12 +125,12 @@ func TestStatusShareLines(t *testing.T) {
 	var b strings.Builder
 	writeService(&b, serviceReport{Running: true, PID: 42, Version: "0.1.0", Started: "2026-12-04T00:00:00Z", Share: &ctl.ShareInfo{
 		Stats: share.Stats{Mode: "peers", Gateway: "gw-a", Connected: false, LastError: "x509: certificate signed by unknown authority",
-			Published: 10, Backlog: 3, Dropped: 1, Entries: 20},
+			Published: 10, Backlog: 3, Dropped: 1, Entries: 20, Reconnects: 2, ConsumersLost: 1},
 		AppliedPeers: 15, Rejected: map[string]uint64{"not-candidate": 4, "pardoned": 1}, LagMillis: 12.5,
 	}})
 	want := "service: ftwall run 0.1.0, pid 42, since 2026-12-04T00:00:00Z\n" +
 		"share: mode peers as gw-a, NOT CONNECTED (blocking goes on with what this gateway knows; what it learns waits in the backlog); last error: x509: certificate signed by unknown authority, loading the shared entries\n" +
-		"share: published 10 (backlog 3, dropped 1, failed attempts 0); received 20: applied 15 peers and 0 locks, deleted 0, expired 0, undecodable 0, rejected not-candidate 4, pardoned 1; lag 12.5 ms; reconnects 0\n"
+		"share: published 10 (backlog 3, dropped 1, failed attempts 0); received 20: applied 15 peers and 0 locks, deleted 0, expired 0, undecodable 0, rejected not-candidate 4, pardoned 1; lag 12.5 ms; reconnects 2, consumers lost 1\n"
 	if b.String() != want {
 		t.Errorf("status lines\n got %q\nwant %q", b.String(), want)
 	}

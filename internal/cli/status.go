@@ -383,6 +383,6 @@ func writeShare(w io.Writer, sh *ctl.ShareInfo) {
 	if len(rej) > 0 {
 		rejText = strings.Join(rej, ", ")
 	}
-	fmt.Fprintf(w, "share: published %d (backlog %d, dropped %d, failed attempts %d); received %d: applied %d peers and %d locks, deleted %d, expired %d, undecodable %d, rejected %s; lag %.1f ms; reconnects %d\n",
-		sh.Published, sh.Backlog, sh.Dropped, sh.PublishErrors, sh.Entries, sh.AppliedPeers, sh.AppliedLocks, sh.Deleted, sh.Expired, sh.Undecodable, rejText, sh.LagMillis, sh.Reconnects)
+	fmt.Fprintf(w, "share: published %d (backlog %d, dropped %d, failed attempts %d); received %d: applied %d peers and %d locks, deleted %d, expired %d, undecodable %d, rejected %s; lag %.1f ms; reconnects %d, consumers lost %d\n",
+		sh.Published, sh.Backlog, sh.Dropped, sh.PublishErrors, sh.Entries, sh.AppliedPeers, sh.AppliedLocks, sh.Deleted, sh.Expired, sh.Undecodable, rejText, sh.LagMillis, sh.Reconnects, sh.ConsumersLost)
 }

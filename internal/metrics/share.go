@@ -13,7 +13,7 @@ type ShareStats struct {
 	Deleted, Expired                  uint64
 	Rejected                          map[string]uint64
 	LagSeconds                        float64
-	Reconnects                        uint64
+	Reconnects, ConsumersLost         uint64
 }
 
 // RegisterShare adds the share metrics, read from read at every scrape.
@@ -36,12 +36,13 @@ var (
 	shareRejected  = prometheus.NewDesc("ftwall_share_rejected_total", "Received entries refused by validation, by reason.", []string{"reason"}, nil)
 	shareLag       = prometheus.NewDesc("ftwall_share_lag_seconds", "Age of the last live entry applied: from the server storing it to the kernel write.", nil, nil)
 	shareReconn    = prometheus.NewDesc("ftwall_share_reconnects_total", "Reconnections to the share's servers.", nil, nil)
+	shareLost      = prometheus.NewDesc("ftwall_share_consumers_lost_total", "Bucket readers lost with their server (or deleted by it) and made again.", nil, nil)
 )
 
 type shareCollector struct{ read func() ShareStats }
 
 func (c *shareCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{shareConnected, shareLoaded, sharePublished, sharePubErrors, shareDropped, shareBacklog, shareReceived, shareBad, shareApplied, shareDeleted, shareExpired, shareRejected, shareLag, shareReconn} {
+	for _, d := range []*prometheus.Desc{shareConnected, shareLoaded, sharePublished, sharePubErrors, shareDropped, shareBacklog, shareReceived, shareBad, shareApplied, shareDeleted, shareExpired, shareRejected, shareLag, shareReconn, shareLost} {
 		ch <- d
 	}
 }
@@ -78,4 +79,5 @@ func (c *shareCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	g(shareLag, s.LagSeconds)
 	n(shareReconn, s.Reconnects)
+	n(shareLost, s.ConsumersLost)
 }

@@ -333,6 +333,6 @@ func (s *Service) shareMetrics() metrics.ShareStats {
 		Received: info.Entries, Undecodable: info.Undecodable,
 		AppliedPeers: info.AppliedPeers, AppliedLocks: info.AppliedLocks,
 		Deleted: info.Deleted, Expired: info.Expired, Rejected: info.Rejected,
-		LagSeconds: info.LagMillis / 1000, Reconnects: info.Reconnects,
+		LagSeconds: info.LagMillis / 1000, Reconnects: info.Reconnects, ConsumersLost: info.ConsumersLost,
 	}
 }

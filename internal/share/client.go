@@ -50,7 +50,10 @@ type Stats struct {
 	Undecodable uint64 `json:"undecodable"`
 	Echoes      uint64 `json:"echoes"`
 	Reconnects  uint64 `json:"reconnects"`
-	LastError   string `json:"last_error,omitempty"`
+	// ConsumersLost counts bucket readers lost with their server (or
+	// deleted by it) and made again.
+	ConsumersLost uint64 `json:"consumers_lost"`
+	LastError     string `json:"last_error,omitempty"`
 }
 
 // Client is one gateway's connection to the share.
@@ -66,11 +69,11 @@ type Client struct {
 	reconnected chan struct{}
 	restart     []chan struct{}
 
-	published, publishErrors, received, undecodable, echoes, reconnects atomic.Uint64
-	loaded                                                              [2]atomic.Bool
-	lastErr                                                             atomic.Pointer[string]
-	connErr                                                             atomic.Pointer[string]
-	badLogged                                                           atomic.Int64
+	published, publishErrors, received, undecodable, echoes, reconnects, consumersLost atomic.Uint64
+	loaded                                                                             [2]atomic.Bool
+	lastErr                                                                            atomic.Pointer[string]
+	connErr                                                                            atomic.Pointer[string]
+	badLogged                                                                          atomic.Int64
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -112,7 +115,12 @@ func Open(cfg Config, log *slog.Logger) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("share: connect to %s: %w", strings.Join(cfg.URLs, ", "), err)
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(1024))
+	// An acknowledgement that does not come (the stream's leader died with
+	// the publish in flight) times out, so the publish is retried and its
+	// slot among the pending ones is freed; without a timeout such
+	// publishes stayed pending for good and, once 1,024 of them had
+	// gathered, nothing could be published again.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(1024), jetstream.WithPublishAsyncTimeout(publishAckWait))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("share: %w", err)
@@ -212,6 +220,10 @@ func (c *Client) natsOptions() ([]nats.Option, error) {
 	return opts, nil
 }
 
+// publishAckWait is how long a publish waits for the servers'
+// acknowledgement before it is retried.
+const publishAckWait = 5 * time.Second
+
 // reconnectDelay is the backoff between reconnect attempts: 100 ms
 // doubling up to 1 s, with jitter so that gateways do not come back in step.
 func reconnectDelay(attempts int) time.Duration {
@@ -273,7 +285,7 @@ func (c *Client) Stats() Stats {
 		Published: c.published.Load(), PublishErrors: c.publishErrors.Load(),
 		Dropped: dropped, Backlog: pending,
 		Entries: c.received.Load(), Undecodable: c.undecodable.Load(), Echoes: c.echoes.Load(),
-		Reconnects: c.reconnects.Load(),
+		Reconnects: c.reconnects.Load(), ConsumersLost: c.consumersLost.Load(),
 	}
 	if st.Connected {
 		st.Server = c.nc.ConnectedUrlRedacted()
@@ -402,6 +414,12 @@ func (c *Client) watch(ctx context.Context, k Kind, restart <-chan struct{}) {
 		if _, err := c.bind(ctx, k); err != nil {
 			return
 		}
+		// A (re)connection signalled before now is served by the consumer
+		// made now.
+		select {
+		case <-restart:
+		default:
+		}
 		in, stop, waiting, err := c.consume(ctx, k, last, initial)
 		if err != nil {
 			c.log.Debug("share: consumer not created; retrying", "bucket", c.bucketName(k), "err", err)
@@ -446,7 +464,10 @@ type inbox struct {
 	initial bool
 	closed  bool
 	notify  chan struct{}
-	strs    interner // the handler's; one goroutine
+	// lost: the consumer is gone with its server (heartbeats stopped) or
+	// was deleted; the watcher makes a new one at once.
+	lost chan struct{}
+	strs interner // the handler's; one goroutine
 }
 
 const inboxMax = maxBatch
@@ -471,7 +492,7 @@ func (c *Client) consume(ctx context.Context, k Kind, last uint64, initial bool)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	in = &inbox{boundary: -1, last: last, notify: make(chan struct{}, 1)}
+	in = &inbox{boundary: -1, last: last, notify: make(chan struct{}, 1), lost: make(chan struct{}, 1)}
 	in.room = sync.NewCond(&in.mu)
 	if info := st.CachedInfo(); initial && info != nil && info.State.Msgs > 0 {
 		in.initial, waiting = true, true
@@ -482,9 +503,21 @@ func (c *Client) consume(ctx context.Context, k Kind, last uint64, initial bool)
 	}
 	handler := func(m jetstream.Msg) { c.handle(k, prefix, in, m) }
 	// Heartbeats every second: a consumer lost with its server is noticed
-	// (and recreated by the ordered consumer) within a few seconds.
+	// within a few seconds. The watcher, not the ordered consumer, makes
+	// the new one: the ordered consumer's own reset gives each creation
+	// 10 s and backs off to 10 s between them, and after a node was killed
+	// that kept a gateway from receiving for over 30 s.
 	cc, err := cons.Consume(handler, jetstream.PullMaxMessages(1024), jetstream.PullExpiry(3*time.Second), jetstream.PullHeartbeat(time.Second),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { c.setErr(err) }))
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			// Runs under the consumer's lock: only signal.
+			c.setErr(err)
+			if consumerLost(err) {
+				select {
+				case in.lost <- struct{}{}:
+				default:
+				}
+			}
+		}))
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -496,11 +529,28 @@ func (c *Client) consume(ctx context.Context, k Kind, last uint64, initial bool)
 			in.room.Broadcast()
 			in.mu.Unlock()
 			// Stopping must not wait: it can block on a connection
-			// that is down.
-			go cc.Stop()
+			// that is down. The consumer is deleted on the server
+			// rather than left there for its inactivity threshold.
+			go func() {
+				info := cons.CachedInfo()
+				cc.Stop()
+				if info == nil {
+					return
+				}
+				dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				_ = c.js.DeleteConsumer(dctx, "KV_"+bucket, info.Name)
+			}()
 		})
 	}
 	return in, stop, waiting, nil
+}
+
+// consumerLost says err means the consumer is gone: its heartbeats stopped
+// (its server died or is cut off) or the server deleted it.
+func consumerLost(err error) bool {
+	return errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConsumerDeleted) ||
+		errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, nats.ErrNoResponders)
 }
 
 // handle decodes one message into the inbox (the consumer's goroutine).
@@ -571,6 +621,13 @@ func (c *Client) receive(ctx context.Context, k Kind, in *inbox, restart <-chan 
 		case <-ctx.Done():
 			return last, initial
 		case <-restart:
+			in.mu.Lock()
+			last = in.last
+			in.mu.Unlock()
+			return last, initial
+		case <-in.lost:
+			c.consumersLost.Add(1)
+			c.log.Debug("share: consumer lost; making a new one", "bucket", c.bucketName(k), "err", c.Stats().LastError)
 			in.mu.Lock()
 			last = in.last
 			in.mu.Unlock()
@@ -662,7 +719,7 @@ func (c *Client) publish(ctx context.Context) {
 		}
 		select {
 		case <-c.js.PublishAsyncComplete():
-		case <-time.After(5 * time.Second):
+		case <-time.After(publishAckWait + time.Second):
 		case <-ctx.Done():
 			return
 		}

@@ -245,3 +245,63 @@ func TestUndecodableEntriesAreCountedNotDelivered(t *testing.T) {
 		t.Errorf("undecodable = %d, want 3", st.Undecodable)
 	}
 }
+
+// TestLostConsumerIsMadeAgain: the server deletes the gateway's bucket
+// reader (as happens when its server dies); the client notices, makes a
+// new one from the last revision it saw, and entries stored meanwhile and
+// after arrive.
+func TestLostConsumerIsMadeAgain(t *testing.T) {
+	srv := sharetest.Start(t)
+	b := openT(t, srv.URL, ModePeers, "gw-b")
+	waitLoaded(t, b)
+	kv := srv.KV(t, DefaultPeersBucket)
+	put := func(a netip.Addr) {
+		t.Helper()
+		if _, err := kv.Put(t.Context(), Key(a), []byte(`{"v":1,"timeout":3600,"gateway":"gw-a"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := netip.MustParseAddr("198.51.100.61")
+	put(first)
+	if es, _ := collect(t, b, 1, 5*time.Second); es[0].Addr != first {
+		t.Fatalf("received %+v, want %s", es[0], first)
+	}
+
+	nc, err := nats.Connect(srv.URL, srv.ClientOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(t.Context(), "KV_"+DefaultPeersBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for n := range st.ConsumerNames(t.Context()).Name() {
+		names = append(names, n)
+	}
+	if len(names) != 1 {
+		t.Fatalf("the bucket has consumers %v, want the gateway's one", names)
+	}
+	if err := st.DeleteConsumer(t.Context(), names[0]); err != nil {
+		t.Fatal(err)
+	}
+	second := netip.MustParseAddr("198.51.100.62")
+	put(second)
+	es, _ := collect(t, b, 1, 10*time.Second)
+	if es[0].Addr != second {
+		t.Errorf("after the reader was lost received %+v, want only %s (nothing twice)", es, second)
+	}
+	if n := b.Stats().ConsumersLost; n != 1 {
+		t.Errorf("consumers lost = %d, want 1", n)
+	}
+	third := netip.MustParseAddr("198.51.100.63")
+	put(third)
+	if es, _ := collect(t, b, 1, 5*time.Second); es[0].Addr != third {
+		t.Errorf("received %+v, want %s", es[0], third)
+	}
+}
