@@ -168,11 +168,12 @@ func TestFakeStatusCallsAndFailures(t *testing.T) {
 	if st.DroppedToPeers != (CounterValue{4, 260}) || st.Queued.Packets != 7 {
 		t.Errorf("sums %+v %+v", st.DroppedToPeers, st.Queued)
 	}
-	// No --allow: no allowlist rules; forward 1, enforce 3, enforce_lan 4,
-	// lock_refuse 2×3, peer_drop 2×3, and one queue rule per prefilter,
-	// the input hook's last.
+	// No --allow: no allowlist rules; forward 1, from_lan 2 (one per
+	// transport), from_lan_udp's first-byte rule, enforce 3, enforce_lan
+	// 4, lock_refuse 2×3, peer_drop 2×3, and one queue rule per
+	// prefilter, the input hook's last.
 	q := builtinQueue()
-	if len(st.Counters) != 20+len(q) || st.Counters[len(st.Counters)-1].Rule != q[len(q)-1].ID() || q[len(q)-1].Hook != inspect.HookInput {
+	if len(st.Counters) != 23+len(q) || st.Counters[len(st.Counters)-1].Rule != q[len(q)-1].ID() || q[len(q)-1].Hook != inspect.HookInput {
 		t.Errorf("counters %+v", st.Counters)
 	}
 

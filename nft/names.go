@@ -79,6 +79,12 @@ const (
 	// that arrives on a LAN interface there (goto), so the LAN rules need no
 	// interface match of their own and WAN packets never walk them.
 	ChainFromLAN = "from_lan"
+	// ChainFromLANTCP and ChainFromLANUDP hold the queue rules of one
+	// transport: from_lan sends a packet to its transport's chain with one
+	// test, so a packet never walks the other transport's rules and the
+	// rules need no protocol test of their own.
+	ChainFromLANTCP = "from_lan_tcp"
+	ChainFromLANUDP = "from_lan_udp"
 	// ChainEnforce is the second base chain on the forward hook, after
 	// ChainForward: it drops traffic to and from blocked peers and refuses
 	// the new TCP connections of locked clients. It is a base chain of its
@@ -111,6 +117,9 @@ const ChainEnforcePriority = 0
 // counter in Status.Counters.
 const (
 	RuleFromLAN    = "from-lan"
+	RuleLANTCP     = "lan-tcp"
+	RuleLANUDP     = "lan-udp"
+	RuleUDPOther   = "udp-other"
 	RuleEnforceLAN = "enforce-lan"
 	RulePeerReset4 = "peer-reset4"
 	RulePeerReset6 = "peer-reset6"
@@ -135,7 +144,7 @@ const (
 // chainOrder is the order of the table's chains, as Setup creates them and
 // Status lists them.
 func chainOrder() []string {
-	return []string{ChainForward, ChainFromLAN, ChainEnforce, ChainEnforceLAN,
+	return []string{ChainForward, ChainFromLAN, ChainFromLANTCP, ChainFromLANUDP, ChainEnforce, ChainEnforceLAN,
 		ChainLockRefuse4, ChainLockRefuse6, ChainPeerDrop4, ChainPeerDrop6, ChainInput}
 }
 

@@ -173,11 +173,14 @@ func payloadOffset(l4 uint8, off uint32) (expr.PayloadBase, uint32) {
 // flags, payload bytes), set lookups and the conntrack counter last: every
 // forwarded packet from the LAN walks these rules, and most leave a rule at
 // its first mismatch. fromLAN (the input hook's interface match) comes first
-// when given.
-func queueRule(b *builder, q QueueRule, fromLAN []expr.Any, queue expr.Any) *ruleSpec {
+// when given; the transport is tested when l4 is set (in a chain of one
+// transport it is known).
+func queueRule(b *builder, q QueueRule, fromLAN []expr.Any, l4 bool, queue expr.Any) *ruleSpec {
 	r := &ruleSpec{id: q.ID(), desc: fmt.Sprintf("%s: %s, to the inspector", q.Protocol, q.Desc)}
 	r.exprs = append(r.exprs, fromLAN...)
-	r.exprs = append(r.exprs, matchL4Proto(q.L4)...)
+	if l4 {
+		r.exprs = append(r.exprs, matchL4Proto(q.L4)...)
+	}
 	if f := q.TCPFlags; f != nil {
 		r.exprs = append(r.exprs,
 			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},

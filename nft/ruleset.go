@@ -148,7 +148,9 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 		Policy: policyRef(nftables.ChainPolicyAccept),
 	}}
 	enfLAN := &chainSpec{chain: &nftables.Chain{Name: ChainEnforceLAN, Table: b.table}}
-	rs.chains = append(rs.chains, fwd, lan, enf, enfLAN)
+	lanTCP := &chainSpec{chain: &nftables.Chain{Name: ChainFromLANTCP, Table: b.table}}
+	lanUDP := &chainSpec{chain: &nftables.Chain{Name: ChainFromLANUDP, Table: b.table}}
+	rs.chains = append(rs.chains, fwd, lan, lanTCP, lanUDP, enf, enfLAN)
 
 	// a. Allowlisted addresses are never dropped, reset or locked: every
 	// rule that acts (e, d, f) checks source and destination against the
@@ -189,11 +191,28 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 	})
 
 	// b. The detectors' prefilters: candidates from the LAN, to the
-	// inspector.
-	for _, q := range cfg.Queue {
-		if q.Hook == inspect.HookForward {
-			lan.rules = append(lan.rules, queueRule(b, q, nil, queue))
+	// inspector, in a chain per transport that from_lan dispatches to.
+	for _, t := range []struct {
+		l4         uint8
+		c          *chainSpec
+		rule, name string
+	}{{inspect.ProtoTCP, lanTCP, RuleLANTCP, "TCP"}, {inspect.ProtoUDP, lanUDP, RuleLANUDP, "UDP"}} {
+		qs := forwardRules(cfg.Queue, t.l4)
+		if first, ok := firstBytes(qs); ok && t.l4 == inspect.ProtoUDP {
+			t.c.rules = append(t.c.rules, firstByteGate(b, first))
 		}
+		for _, q := range qs {
+			t.c.rules = append(t.c.rules, queueRule(b, q, nil, false, queue))
+		}
+		if len(qs) == 0 {
+			rs.chains = slices.DeleteFunc(rs.chains, func(c *chainSpec) bool { return c == t.c })
+			continue
+		}
+		lan.rules = append(lan.rules, &ruleSpec{
+			id:    t.rule,
+			desc:  t.name + ", to chain " + t.c.chain.Name,
+			exprs: concat(matchL4Proto(t.l4), []expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictGoto, Chain: t.c.chain.Name}}),
+		})
 	}
 
 	// f. New TCP connections of time-locked clients towards the WAN. This
@@ -264,7 +283,7 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 			Policy: policyRef(nftables.ChainPolicyAccept),
 		}}
 		for _, q := range input {
-			in.rules = append(in.rules, queueRule(b, q, fromLAN, queue))
+			in.rules = append(in.rules, queueRule(b, q, fromLAN, true, queue))
 		}
 		rs.chains = append(rs.chains, in)
 	}
@@ -275,7 +294,7 @@ func buildRuleset(cfg Config, be Backend) (*ruleset, error) {
 		// dry-run off only adds chains.
 		keep := rs.chains[:0]
 		for _, c := range rs.chains {
-			if n := c.chain.Name; n == ChainForward || n == ChainFromLAN || n == ChainInput {
+			if n := c.chain.Name; n == ChainForward || n == ChainFromLAN || n == ChainFromLANTCP || n == ChainFromLANUDP || n == ChainInput {
 				keep = append(keep, c)
 			}
 		}

@@ -126,19 +126,42 @@ func TestRulesetRuleOrder(t *testing.T) {
 	// from_lan holds the stream-start rules, then every detector's forward
 	// prefilters, in the detectors' order; input their probe-answer
 	// prefilters.
-	var wantFromLAN, wantIn []string
+	// from_lan sends each transport to its own chain.
+	var wantTCP, wantUDP, wantIn []string
 	for _, q := range cfg.Queue {
-		if q.Hook == inspect.HookForward {
-			wantFromLAN = append(wantFromLAN, q.ID())
-		} else {
+		switch {
+		case q.Hook != inspect.HookForward:
 			wantIn = append(wantIn, q.ID())
+		case q.L4 == inspect.ProtoTCP:
+			wantTCP = append(wantTCP, q.ID())
+		default:
+			wantUDP = append(wantUDP, q.ID())
 		}
 	}
-	if wantFromLAN[0] != "queue-stream-more" || wantFromLAN[1] != "queue-stream-start" || wantFromLAN[2] != ruleFTPing || !slices.Contains(wantIn, ruleFTPong) {
-		t.Fatalf("built-in prefilters %v %v", wantFromLAN, wantIn)
+	if wantTCP[0] != "queue-stream-more" || wantTCP[1] != "queue-stream-start" || wantUDP[0] != ruleFTPing || !slices.Contains(wantIn, ruleFTPong) {
+		t.Fatalf("built-in prefilters %v %v %v", wantTCP, wantUDP, wantIn)
 	}
-	if got, want := ids(ChainFromLAN), wantFromLAN; !slices.Equal(got, want) {
+	if got, want := ids(ChainFromLAN), []string{RuleLANTCP, RuleLANUDP}; !slices.Equal(got, want) {
 		t.Errorf("from_lan rules %v, want %v", got, want)
+	}
+	if got := ids(ChainFromLANTCP); !slices.Equal(got, wantTCP) {
+		t.Errorf("from_lan_tcp rules %v, want %v", got, wantTCP)
+	}
+	// The UDP chain first leaves for a first payload byte that no queue
+	// rule takes.
+	wantUDP = append([]string{RuleUDPOther}, wantUDP...)
+	if got := ids(ChainFromLANUDP); !slices.Equal(got, wantUDP) {
+		t.Errorf("from_lan_udp rules %v, want %v", got, wantUDP)
+	}
+	// In a chain of one transport no rule tests the transport again.
+	for _, ch := range []string{ChainFromLANTCP, ChainFromLANUDP} {
+		for _, r := range rs.chain(ch).rules {
+			for _, e := range r.exprs {
+				if m, ok := e.(*expr.Meta); ok && m.Key == expr.MetaKeyL4PROTO {
+					t.Errorf("%s: rule %s tests the transport", ch, r.id)
+				}
+			}
+		}
 	}
 	// The enforce chain, a base chain of its own after forward (an accept
 	// there, by the inspector or by queue bypass, does not skip it):

@@ -385,18 +385,39 @@ func checkQueueBypass(t *testing.T, l *lab.Lab, k *nft.Kernel) {
 			sink := newUDPSink(t, l.Internet, netip.AddrPortFrom(f.peers[17], 1214))
 
 			before := counter(t, k, nft.QueueRuleID(fasttrack.Protocol, "ping"))
+			otherBefore := counter(t, k, nft.RuleUDPOther)
 			sendUDP(t, l.Client, f.client, sink.addr(), ping)
 			sink.expect(t, f.client, ping)
 			after := counter(t, k, nft.QueueRuleID(fasttrack.Protocol, "ping"))
 			if after.Packets != before.Packets+1 {
 				t.Errorf("rule %s counted %d packets for one FastTrack ping, want %d", nft.QueueRuleID(fasttrack.Protocol, "ping"), after.Packets, before.Packets+1)
 			}
+			if got := counter(t, k, nft.RuleUDPOther); got != otherBefore {
+				t.Errorf("rule %s let a FastTrack ping leave before the queue rules: %+v → %+v", nft.RuleUDPOther, otherBefore, got)
+			}
 
-			// Other UDP is not a candidate.
+			// Other UDP is not a candidate: one whose first byte no queue
+			// rule takes leaves the UDP chain at its first rule; one that
+			// starts like a KRPC message ('d') meets the queue rules and
+			// fails them.
 			sendUDP(t, l.Client, f.client, sink.addr(), "not a FastTrack ping")
 			sink.expect(t, f.client, "not a FastTrack ping")
+			sendUDP(t, l.Client, f.client, sink.addr(), "definitely no KRPC")
+			sink.expect(t, f.client, "definitely no KRPC")
 			if got := counter(t, k, nft.QueueRuleID(fasttrack.Protocol, "ping")); got != after {
 				t.Errorf("rule %s counted ordinary UDP: %+v → %+v", nft.QueueRuleID(fasttrack.Protocol, "ping"), after, got)
+			}
+			if got := counter(t, k, nft.RuleUDPOther); got.Packets != otherBefore.Packets+1 {
+				t.Errorf("rule %s counted %d packets for one datagram starting 'n' and one starting 'd', want %d", nft.RuleUDPOther, got.Packets, otherBefore.Packets+1)
+			}
+			st, err := k.Status(t.Context(), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range st.Counters {
+				if strings.HasPrefix(c.Rule, nft.QueueRulePrefix) && c.Chain == nft.ChainFromLANUDP && c.Rule != nft.QueueRuleID(fasttrack.Protocol, "ping") && c.Packets != 0 {
+					t.Errorf("rule %s queued ordinary UDP: %+v", c.Rule, c.CounterValue)
+				}
 			}
 
 			// An HTTP-looking TCP segment is queued too, and passes. The
