@@ -33,19 +33,23 @@ func (r *runner) measureTCP(ctx context.Context, s *Section, dst netip.Addr) (fl
 // measurePPS floods small UDP datagrams from the client to the lab's 32
 // peers (port 9, counted and dropped on arrival in the internet namespace)
 // and returns the packets per second that arrived and that were sent.
-func (r *runner) measurePPS(ctx context.Context, s *Section, six bool) (arrived, offered float64, err error) {
+func (r *runner) measurePPS(ctx context.Context, s *Section, six, dnsLike bool) (arrived, offered float64, err error) {
 	dsts := r.lab.Peers4
 	if six {
 		dsts = r.lab.Peers6
 	}
-	s.command(fmt.Sprintf("ftwbench UDP flood in <client>: sendmmsg, %d-byte payloads, to %s–%s port %d, one thread on CPU 0; counted by table inet %s in <internet>",
-		smallPayload, dsts[0], dsts[len(dsts)-1], PortUDPSink, TableName))
+	kind := "zero"
+	if dnsLike {
+		kind = "DNS-like"
+	}
+	s.command(fmt.Sprintf("ftwbench UDP flood in <client>: sendmmsg, %d-byte %s payloads, to %s–%s port %d, one thread on CPU 0; counted by table inet %s in <internet>",
+		smallPayload, kind, dsts[0], dsts[len(dsts)-1], PortUDPSink, TableName))
 	sock, err := OpenUDPSocket(r.lab.Client, six)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer sock.Close()
-	rate, err := r.floodWindow(ctx, []*FloodSocket{sock}, [][]Datagram{smallUDP(dsts, PortUDPSink)}, 200*time.Millisecond, r.sz.pps,
+	rate, err := r.floodWindow(ctx, []*FloodSocket{sock}, [][]Datagram{smallUDP(dsts, PortUDPSink, dnsLike)}, 200*time.Millisecond, r.sz.pps,
 		func() (uint64, error) { return r.sinks.Count(SinkUDP) })
 	if err != nil {
 		return 0, 0, err

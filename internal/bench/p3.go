@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"runtime"
@@ -45,6 +46,9 @@ var (
 // p3Latency collects one trigger's figures over the runs.
 type p3Latency struct {
 	p50, p99, worst, failed Series
+	// first: the first peer, whose trigger also locks the client; rest:
+	// p99 over the other peers (where the tail comes from).
+	first, rest Series
 }
 
 // p3 measures, per peer, the time from a FastTrack ping or a BitTorrent
@@ -60,7 +64,7 @@ func (r *runner) p3(ctx context.Context) *Section {
 	res := make([]p3Latency, len(triggers))
 	for run := range r.o.Runs {
 		for t, tr := range triggers {
-			lat, nfail, err := r.p3Once(ctx, s, tr)
+			lat, first, nfail, err := r.p3Once(ctx, s, tr)
 			if err != nil {
 				s.fail("run %d, %s: %v", run+1, tr.name, err)
 				if ctx.Err() != nil {
@@ -75,6 +79,12 @@ func (r *runner) p3(ctx context.Context) *Section {
 			res[t].p50.Add(Percentile(lat, 50))
 			res[t].p99.Add(Percentile(lat, 99))
 			res[t].worst.Add(Percentile(lat, 100))
+			if !math.IsNaN(first) {
+				res[t].first.Add(first)
+				if len(lat) > 1 {
+					res[t].rest.Add(Percentile(lat[1:], 99))
+				}
+			}
 		}
 	}
 	for t, tr := range triggers {
@@ -87,6 +97,12 @@ func (r *runner) p3(ctx context.Context) *Section {
 		s.figure("slowest peer of a run, "+tr.name, UnitSeconds, res[t].worst)
 	}
 	for t, tr := range triggers {
+		s.figure("first peer (its trigger also locks the client), "+tr.name, UnitSeconds, res[t].first)
+	}
+	for t, tr := range triggers {
+		s.figure("p99 of the other peers, "+tr.name, UnitSeconds, res[t].rest)
+	}
+	for t, tr := range triggers {
 		s.figure(fmt.Sprintf("peers not blocked within %v (of %d), %s", blockTimeout, r.sz.p3Peers, tr.name), UnitCount, res[t].failed)
 	}
 	r.p3p99 = res[0].p99
@@ -94,10 +110,12 @@ func (r *runner) p3(ctx context.Context) *Section {
 }
 
 // p3Once runs one round over all peers with trigger tr and returns the
-// latencies in seconds and the number of peers that were not blocked.
-func (r *runner) p3Once(ctx context.Context, s *Section, tr p3Trigger) (lat []float64, nfail int, err error) {
+// latencies in seconds (first that of the first peer, NaN if it was not
+// blocked; it leads lat otherwise) and the number of peers that were not
+// blocked.
+func (r *runner) p3Once(ctx context.Context, s *Section, tr p3Trigger) (lat []float64, first float64, nfail int, err error) {
 	if err := r.cleanRouter(ctx); err != nil {
-		return nil, 0, err
+		return nil, math.NaN(), 0, err
 	}
 	defer func() {
 		if cerr := r.cleanRouter(context.WithoutCancel(ctx)); cerr != nil && err == nil {
@@ -106,14 +124,14 @@ func (r *runner) p3Once(ctx context.Context, s *Section, tr p3Trigger) (lat []fl
 	}()
 	p, _, err := r.startFtwall(ctx, s, 1)
 	if err != nil {
-		return nil, 0, err
+		return nil, math.NaN(), 0, err
 	}
 	defer stopProc(s, p)
 
 	peers := peerAddrs4(r.sz.p3Peers)
 	rx, err := r.lab.Internet.ListenUDP("udp4", fmt.Sprintf("0.0.0.0:%d", probePort))
 	if err != nil {
-		return nil, 0, err
+		return nil, math.NaN(), 0, err
 	}
 	defer rx.Close()
 	last := make([]atomic.Int64, len(peers))
@@ -141,12 +159,13 @@ func (r *runner) p3Once(ctx context.Context, s *Section, tr p3Trigger) (lat []fl
 	}()
 	tx, err := r.lab.Client.ListenUDP("udp4", netip.AddrPortFrom(r.lab.ClientIP4, 0).String())
 	if err != nil {
-		return nil, 0, err
+		return nil, math.NaN(), 0, err
 	}
 	defer tx.Close()
 
 	type result struct {
 		lat   []float64
+		first float64
 		nfail int
 		err   error
 	}
@@ -156,7 +175,7 @@ func (r *runner) p3Once(ctx context.Context, s *Section, tr p3Trigger) (lat []fl
 		var set unix.CPUSet
 		set.Set(0)
 		_ = unix.SchedSetaffinity(0, &set)
-		var res result
+		res := result{first: math.NaN()}
 		for i, a := range peers {
 			if ctx.Err() != nil {
 				res.err = ctx.Err()
@@ -172,6 +191,9 @@ func (r *runner) p3Once(ctx context.Context, s *Section, tr p3Trigger) (lat []fl
 				continue
 			}
 			res.lat = append(res.lat, d.Seconds())
+			if i == 0 {
+				res.first = d.Seconds()
+			}
 			if d > p3Target {
 				r.log.Debug("P3 peer slower than the target", "trigger", tr.name, "peer", a, "index", i, "latency", d)
 			}
@@ -181,12 +203,12 @@ func (r *runner) p3Once(ctx context.Context, s *Section, tr p3Trigger) (lat []fl
 	}()
 	res := <-done
 	if res.err != nil {
-		return nil, 0, res.err
+		return nil, math.NaN(), 0, res.err
 	}
 	// The probes say the peers are blocked; the kernel set must agree.
 	in, err := r.routerSet(ctx, nft.SetPeers4)
 	if err != nil {
-		return nil, 0, err
+		return nil, math.NaN(), 0, err
 	}
 	missing := 0
 	for _, a := range peers {
@@ -195,9 +217,9 @@ func (r *runner) p3Once(ctx context.Context, s *Section, tr p3Trigger) (lat []fl
 		}
 	}
 	if missing > res.nfail {
-		return nil, 0, fmt.Errorf("%d of %d peers are not in %s although their probes stopped arriving", missing-res.nfail, len(peers), nft.SetPeers4)
+		return nil, math.NaN(), 0, fmt.Errorf("%d of %d peers are not in %s although their probes stopped arriving", missing-res.nfail, len(peers), nft.SetPeers4)
 	}
-	return res.lat, res.nfail, nil
+	return res.lat, res.first, res.nfail, nil
 }
 
 // probePeer measures one peer: it sends trigger to triggerTo and returns

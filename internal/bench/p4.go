@@ -154,7 +154,7 @@ func (r *runner) forward6(ctx context.Context, s *Section) (bps, pps float64, er
 	if bps, err = r.measureTCP(ctx, s, r.lab.InternetIP6); err != nil {
 		return 0, 0, fmt.Errorf("iperf3 -6: %w", err)
 	}
-	if pps, _, err = r.measurePPS(ctx, s, true); err != nil {
+	if pps, _, err = r.measurePPS(ctx, s, true, false); err != nil {
 		return 0, 0, fmt.Errorf("UDP flood over IPv6: %w", err)
 	}
 	return bps, pps, nil

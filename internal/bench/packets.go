@@ -14,11 +14,19 @@ import (
 // IP + 8 UDP + 18 payload + 4 FCS).
 const smallPayload = 18
 
-// smallUDP returns one small datagram to each destination on port.
-func smallUDP(dsts []netip.Addr, port uint16) []Datagram {
+// smallUDP returns one small datagram to each destination on port: zeros,
+// or with dnsLike a DNS query header (an id whose first byte is 0x80 +
+// the destination's index, flags 01 00, one question), as ordinary UDP
+// starts with bytes that no queue rule takes (zeros meet the UDP tracker
+// rule's first byte, so they walk every UDP queue rule).
+func smallUDP(dsts []netip.Addr, port uint16, dnsLike bool) []Datagram {
 	out := make([]Datagram, 0, len(dsts))
-	for _, a := range dsts {
-		out = append(out, Datagram{To: netip.AddrPortFrom(a, port), Data: make([]byte, smallPayload)})
+	for i, a := range dsts {
+		b := make([]byte, smallPayload)
+		if dnsLike {
+			copy(b, []byte{0x80 + byte(i%32), 0x2a, 0x01, 0x00, 0x00, 0x01})
+		}
+		out = append(out, Datagram{To: netip.AddrPortFrom(a, port), Data: b})
 	}
 	return out
 }

@@ -75,9 +75,32 @@ func tcpChecksum(p []byte) uint16 {
 }
 
 func TestSmallUDP(t *testing.T) {
-	d := smallUDP([]netip.Addr{netip.MustParseAddr("198.51.100.1")}, PortUDPSink)
+	d := smallUDP([]netip.Addr{netip.MustParseAddr("198.51.100.1")}, PortUDPSink, false)
 	if len(d) != 1 || len(d[0].Data) != smallPayload || d[0].To.Port() != PortUDPSink {
 		t.Fatalf("smallUDP = %+v", d)
+	}
+	// The DNS-like datagrams start with bytes no queue rule takes; the
+	// zeros meet every UDP queue rule's first-byte test, and none queues
+	// either.
+	ds := registry.Builtin()
+	for _, dns := range []bool{false, true} {
+		for i, d := range smallUDP(peerAddrs4(40), PortUDPSink, dns) {
+			raw := inspecttest.UDP(netip.MustParseAddrPort("10.0.1.2:40000"), d.To, d.Data)
+			var pkt inspect.Packet
+			if err := inspect.Decode(raw, &pkt); err != nil {
+				t.Fatal(err)
+			}
+			for _, det := range ds {
+				for _, f := range det.Prefilters() {
+					if f.Matches(&pkt, len(raw)) {
+						t.Errorf("datagram %d (dns-like %v) is queued by %s-%s", i, dns, det.Protocol(), f.Name)
+					}
+				}
+			}
+			if first := d.Data[0]; dns && (first < 0x80 || first > 0x9f) {
+				t.Errorf("DNS-like datagram %d starts %#02x", i, first)
+			}
+		}
 	}
 	// 14 Ethernet + 20 IPv4 + 8 UDP + payload + 4 FCS = 64.
 	if 14+20+8+smallPayload+4 != 64 {
