@@ -35,7 +35,9 @@ const (
 // namespace of this process was left behind.
 func TestMain(m *testing.M) {
 	if os.Geteuid() != 0 {
-		os.Exit(m.Run())
+		code := m.Run()
+		removeBinaries()
+		os.Exit(code)
 	}
 	before, err := hostRuleset()
 	if err != nil {
@@ -43,6 +45,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	removeBinaries()
 	after, err := hostRuleset()
 	switch {
 	case err != nil:

@@ -20,8 +20,17 @@ import (
 // binaries builds bin/ftwall once per test process.
 var binaries struct {
 	once sync.Once
+	dir  string
 	path string
 	err  error
+}
+
+// removeBinaries removes the build of ftwallBinary (TestMain, after the
+// tests).
+func removeBinaries() {
+	if binaries.dir != "" {
+		os.RemoveAll(binaries.dir)
+	}
 }
 
 // FTWALL_E2E_BINARY runs the tests against another ftwall binary (an older
@@ -37,7 +46,7 @@ func ftwallBinary(t *testing.T) string {
 			binaries.err = err
 			return
 		}
-		binaries.path = filepath.Join(dir, "ftwall")
+		binaries.dir, binaries.path = dir, filepath.Join(dir, "ftwall")
 		out, err := exec.Command("go", "build", "-buildvcs=false", "-o", binaries.path, "github.com/ftwall/ftwall/cmd/ftwall").CombinedOutput()
 		if err != nil {
 			binaries.err = fmt.Errorf("go build ./cmd/ftwall: %v: %s", err, out)
