@@ -181,6 +181,14 @@ func ParseHeaders(b []byte, ev *Message) bool {
 // header records one header and reports whether it marks FastTrack. The
 // first occurrence of each header wins.
 func header(name, value []byte, ev *Message) bool {
+	// Every header it looks at starts with x, u or s and has at least 6
+	// bytes ("Server"): the others (Host, Connection, Range, …) leave here.
+	if len(name) < len("Server") {
+		return false
+	}
+	if c := lower(name[0]); c != 'x' && c != 'u' && c != 's' {
+		return false
+	}
 	if hasPrefixFold(name, "X-Kazaa") {
 		rest := name[len("X-Kazaa"):]
 		switch {

@@ -67,6 +67,17 @@ func (c *Classifier) Classify(now time.Time, p *inspect.Packet, fromLAN bool, sc
 	sc.Refused = false
 	if fromLAN && c.on {
 		k := Key{Src: p.SrcAddrPort(), Dst: p.DstAddrPort()}
+		if c.starts[p.Payload[0]] {
+			// A connection start that is whole in its first segment (most
+			// requests are) is judged as Add and Done would judge it, but
+			// without being tracked: one lookup instead of an insertion
+			// and a removal. Anything else of the connection already
+			// tracked takes the path below.
+			view := p.Payload[:min(len(p.Payload), c.table.cfg.Window)]
+			if Complete(view, c.table.cfg.Window) && c.table.startAlone(k) {
+				return Judge(c.ds, p, view, false, &sc.msg, &sc.offs, ev)
+			}
+		}
 		res := c.table.Add(now, k, p.Seq, p.Payload, c.starts[p.Payload[0]], sc.stream[:0], sc.alt[:0])
 		sc.stream, sc.alt = res.Stream, res.Alt
 		switch res.Status {

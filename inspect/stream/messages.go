@@ -1,5 +1,7 @@
 package stream
 
+import "bytes"
+
 // MaxMessages bounds the message starts Messages returns for one stream.
 const MaxMessages = 8
 
@@ -14,17 +16,26 @@ func Messages(b []byte, dst []int) []int {
 	if at < len(b) {
 		dst = append(dst, at)
 	}
-	if line := lineEnd(b, at); line > 0 && hasWord(b[at:], "GIVE ") {
-		if n := skipEOL(b, line); n < len(b) && len(dst) < MaxMessages {
-			dst = append(dst, n)
+	if hasWord(b[at:], "GIVE ") {
+		if line := lineEnd(b, at); line > 0 {
+			if n := skipEOL(b, line); n < len(b) && len(dst) < MaxMessages {
+				dst = append(dst, n)
+			}
 		}
 	}
-	for i := at; i+1 < len(b) && len(dst) < MaxMessages; i++ {
-		if b[i] != '\n' {
-			continue
+	// From line end to line end (bytes.IndexByte), not byte by byte: this
+	// runs on every queued TCP segment.
+	for i := at; len(dst) < MaxMessages; {
+		k := bytes.IndexByte(b[i:], '\n')
+		if k < 0 {
+			break
+		}
+		i += k
+		if i+1 >= len(b) {
+			break
 		}
 		j := i + 1
-		if j < len(b) && b[j] == '\r' {
+		if b[j] == '\r' {
 			j++
 		}
 		if j < len(b) && b[j] == '\n' {
@@ -32,8 +43,10 @@ func Messages(b []byte, dst []int) []int {
 			if n < len(b) && (len(dst) == 0 || dst[len(dst)-1] != n) {
 				dst = append(dst, n)
 			}
-			i = n - 1
+			i = n
+			continue
 		}
+		i++
 	}
 	return dst
 }
@@ -47,10 +60,8 @@ func skipEOL(b []byte, i int) int {
 
 // lineEnd returns the offset after the LF ending the line at i, 0 if none.
 func lineEnd(b []byte, i int) int {
-	for j := i; j < len(b); j++ {
-		if b[j] == '\n' {
-			return j + 1
-		}
+	if j := bytes.IndexByte(b[i:], '\n'); j >= 0 {
+		return i + j + 1
 	}
 	return 0
 }

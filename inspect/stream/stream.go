@@ -187,6 +187,19 @@ func (t *Table) Add(now time.Time, k Key, seq uint32, payload []byte, canStart b
 	return r
 }
 
+// startAlone reports whether the table holds nothing of k, so that a
+// segment that is a whole message can be judged as the start of k
+// without being tracked (counted as started).
+func (t *Table) startAlone(k Key) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.flows[k]; ok {
+		return false
+	}
+	t.stats.Started++
+	return true
+}
+
 // Done forgets a connection: its start was judged (evidence, or a
 // complete message that was none). A later segment that starts a message
 // starts it again (a request pipelined later on a kept-alive connection).

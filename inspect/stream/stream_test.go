@@ -287,5 +287,46 @@ func FuzzMessages(f *testing.F) {
 				t.Fatalf("offsets %v for %d bytes", got, len(b))
 			}
 		}
+		if want := messagesByteByByte(b, nil); !slices.Equal(got, want) {
+			t.Fatalf("Messages(%q) = %v, the byte-by-byte scan finds %v", b, got, want)
+		}
 	})
+}
+
+// messagesByteByByte is Messages as it was before it jumped from line end
+// to line end: the reference the fuzz target holds it to.
+func messagesByteByByte(b []byte, dst []int) []int {
+	at := skipEOL(b, 0)
+	if at < len(b) {
+		dst = append(dst, at)
+	}
+	line := 0
+	for j := at; j < len(b); j++ {
+		if b[j] == '\n' {
+			line = j + 1
+			break
+		}
+	}
+	if line > 0 && hasWord(b[at:], "GIVE ") {
+		if n := skipEOL(b, line); n < len(b) && len(dst) < MaxMessages {
+			dst = append(dst, n)
+		}
+	}
+	for i := at; i+1 < len(b) && len(dst) < MaxMessages; i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		j := i + 1
+		if j < len(b) && b[j] == '\r' {
+			j++
+		}
+		if j < len(b) && b[j] == '\n' {
+			n := skipEOL(b, j+1)
+			if n < len(b) && (len(dst) == 0 || dst[len(dst)-1] != n) {
+				dst = append(dst, n)
+			}
+			i = n - 1
+		}
+	}
+	return dst
 }
