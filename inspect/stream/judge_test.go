@@ -86,3 +86,62 @@ func TestClassifierNotFromLAN(t *testing.T) {
 		t.Fatalf("a split request not from the LAN judged whole (part %d)", got)
 	}
 }
+
+// A connection start whole in its first segment is judged without being
+// tracked; one that is not whole is tracked until it is judged; a whole
+// segment of a connection already tracked is judged on the reassembled
+// stream, as before.
+func TestClassifierWholeStartsAreNotTracked(t *testing.T) {
+	tab := stream.New(stream.Config{})
+	cl := stream.NewClassifier(registry.Builtin(), tab)
+	web := inspecttest.Lines("GET /index.html HTTP/1.1", "Host: www.example")
+	if got, _ := segments(t, cl, client, true, inspecttest.GetHash()); got != 1 {
+		t.Fatalf("a whole Kazaa request: evidence after part %d, want 1", got)
+	}
+	if got, _ := segments(t, cl, netip.MustParseAddrPort("10.0.1.2:40001"), true, web); got != 0 {
+		t.Fatalf("a whole ordinary request is evidence (part %d)", got)
+	}
+	if st := tab.Stats(); st.Tracked != 0 || st.Started != 2 {
+		t.Errorf("after two whole starts: %+v, want none tracked, 2 started", st)
+	}
+	// An incomplete start is tracked, and the rest of it (a whole message
+	// in itself too) completes it on the reassembled stream.
+	get := inspecttest.GetHash()
+	cut := len("GET /.hash=")
+	if got, ev := segments(t, cl, netip.MustParseAddrPort("10.0.1.2:40002"), true, get[:cut], get[cut:]); got != 2 || ev.KindName() != "http-request" {
+		t.Fatalf("a split request: evidence after part %d (%s), want 2", got, ev.KindName())
+	}
+	if st := tab.Stats(); st.Tracked != 0 || st.Started != 3 {
+		t.Errorf("after the split request: %+v, want none tracked, 3 started", st)
+	}
+}
+
+// A host whose quota of waiting starts is full is refused a new start
+// that would wait too, but a whole request occupies nothing and is judged.
+func TestClassifierWholeStartPastTheQuota(t *testing.T) {
+	tab := stream.New(stream.Config{MaxPerHost: 1})
+	cl := stream.NewClassifier(registry.Builtin(), tab)
+	get := inspecttest.GetHash()
+	var sc stream.Scratch
+	var ev inspect.Evidence
+	var pkt inspect.Packet
+	classify := func(src netip.AddrPort, payload []byte) bool {
+		t.Helper()
+		if err := inspect.Decode(inspecttest.TCPSeq(src, peer, 1000, payload), &pkt); err != nil {
+			t.Fatal(err)
+		}
+		return cl.Classify(now, &pkt, true, &sc, &ev)
+	}
+	if classify(netip.MustParseAddrPort("10.0.1.2:40010"), get[:5]) || sc.Refused {
+		t.Fatal("the first incomplete start: evidence or refused")
+	}
+	if classify(netip.MustParseAddrPort("10.0.1.2:40011"), get[:5]) || !sc.Refused {
+		t.Fatal("a second incomplete start past the quota of 1 is not refused")
+	}
+	if !classify(netip.MustParseAddrPort("10.0.1.2:40012"), get) || sc.Refused || ev.KindName() != "http-request" {
+		t.Fatalf("a whole request past the quota: refused %v, kind %q; want judged as http-request", sc.Refused, ev.KindName())
+	}
+	if st := tab.Stats(); st.Tracked != 1 || st.Refused != 1 {
+		t.Errorf("table %+v, want 1 tracked, 1 refused", st)
+	}
+}
