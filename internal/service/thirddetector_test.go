@@ -84,8 +84,10 @@ func TestThirdDetector(t *testing.T) {
 			rules = append(rules, c.Rule)
 		}
 	}
-	// The stream-start rules serve FastTrack, a Streamer.
-	want := []string{"queue-stream-more", "queue-stream-start", "queue-fasttrack-ping", "queue-fasttrack-http", "queue-fasttrack-opener", "queue-echop2p-query", "queue-fasttrack-pong", "queue-echop2p-answer"}
+	// The stream-start rules serve FastTrack, a Streamer; the forward
+	// rules stand in one chain per transport (TCP, then UDP), the probe
+	// answers in the input chain.
+	want := []string{"queue-stream-more", "queue-stream-start", "queue-fasttrack-http", "queue-fasttrack-opener", "queue-fasttrack-ping", "queue-echop2p-query", "queue-fasttrack-pong", "queue-echop2p-answer"}
 	if strings.Join(rules, " ") != strings.Join(want, " ") {
 		t.Errorf("queue rules %v, want %v (bittorrent left out, echop2p in)", rules, want)
 	}
