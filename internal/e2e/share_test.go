@@ -14,6 +14,7 @@ import (
 	"github.com/ftwall/ftwall/internal/ftsim"
 	"github.com/ftwall/ftwall/internal/lab"
 	"github.com/ftwall/ftwall/internal/share"
+	"github.com/ftwall/ftwall/internal/share/sharetest"
 	"github.com/ftwall/ftwall/nft"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -132,20 +133,7 @@ func setFor(a netip.Addr) string {
 // core namespace.
 func (s *shareLab) handKV(t *testing.T, bucket string) jetstream.KeyValue {
 	t.Helper()
-	nc, err := nats.Connect(strings.Join(s.cluster.URLs(), ","), nats.SetCustomDialer(lab.Dialer{NS: s.core.NS}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv, err := js.KeyValue(t.Context(), bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kv
+	return sharetest.OpenKV(t, strings.Join(s.cluster.URLs(), ","), bucket, nats.SetCustomDialer(lab.Dialer{NS: s.core.NS}))
 }
 
 // TestShareAcrossGateways: two routers with separate LANs share one
@@ -416,12 +404,7 @@ func TestSharePermissions(t *testing.T) {
 		t.Errorf("the gateways needed more than the README's permissions:\n%s", out.String())
 	}
 	// The read-only user cannot write to the bucket, whatever its client.
-	nc, err := nats.Connect(strings.Join(cl.URLs(), ","), nats.SetCustomDialer(lab.Dialer{NS: core.NS}), nats.UserInfo("gw-r", "pw-r"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := sharetest.JetStream(t, strings.Join(cl.URLs(), ","), nats.SetCustomDialer(lab.Dialer{NS: core.NS}), nats.UserInfo("gw-r", "pw-r"))
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	if _, err := js.Publish(ctx, "$KV.ftwall-peers."+share.Key(netip.MustParseAddr("198.51.100.40")), []byte(`{"v":1,"timeout":60}`)); err == nil {

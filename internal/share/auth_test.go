@@ -71,20 +71,14 @@ func TestTLSAndAuthentication(t *testing.T) {
 		collect(t, b, 1, 5*time.Second)
 		// A server whose certificate another CA signed is not trusted.
 		bad := openT(t, srv.URL, ModePeers, "gw-x", func(c *Config) { c.TLSCA = otherCA })
-		time.Sleep(500 * time.Millisecond)
-		if st := bad.Stats(); st.Connected || !strings.Contains(st.LastError, "certificate") {
-			t.Errorf("untrusted server certificate: %+v", st)
-		}
+		refused(t, bad, "certificate", "untrusted server certificate")
 	})
 	t.Run("user", func(t *testing.T) {
 		srv := sharetest.Start(t, "--user", "gw-a", "--pass", "s3cret")
 		a := openT(t, srv.URL, ModePeers, "gw-a", func(c *Config) { c.User, c.Password = "gw-a", "s3cret" })
 		waitLoaded(t, a)
 		bad := openT(t, srv.URL, ModePeers, "gw-x", func(c *Config) { c.User, c.Password = "gw-a", "wrong" })
-		time.Sleep(500 * time.Millisecond)
-		if st := bad.Stats(); st.Connected || !strings.Contains(strings.ToLower(st.LastError), "authorization") {
-			t.Errorf("wrong password: %+v", st)
-		}
+		refused(t, bad, "authorization", "wrong password")
 	})
 	t.Run("token", func(t *testing.T) {
 		srv := sharetest.Start(t, "--auth", "tok3n")
@@ -117,8 +111,21 @@ func TestNKeyAuthentication(t *testing.T) {
 	a.Publish(Entry{Kind: KindPeer, Addr: peerA, Timeout: time.Hour})
 	collect(t, b, 1, 5*time.Second)
 	none := openT(t, srv.URL, ModePeers, "gw-x")
-	time.Sleep(500 * time.Millisecond)
-	if st := none.Stats(); st.Connected || !strings.Contains(strings.ToLower(st.LastError), "authorization") {
-		t.Errorf("no nkey: %+v", st)
+	refused(t, none, "authorization", "no nkey")
+}
+
+// refused waits up to 5 s for c's last error to name why (lower case) and
+// requires that c is not connected then: a fixed pause could end before the
+// first attempt failed.
+func refused(t *testing.T, c *Client, why, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	st := c.Stats()
+	for !strings.Contains(strings.ToLower(st.LastError), why) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		st = c.Stats()
+	}
+	if st.Connected || !strings.Contains(strings.ToLower(st.LastError), why) {
+		t.Errorf("%s: %+v, want not connected and an error naming %q", what, st, why)
 	}
 }

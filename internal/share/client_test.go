@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/ftwall/ftwall/internal/share/sharetest"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // TestServerVersion: the installed server is one this client works with:
@@ -179,9 +177,7 @@ func TestReceiveModePublishesNothing(t *testing.T) {
 		t.Errorf("receive mode published: %+v", st)
 	}
 	// The locks bucket was never created in mode peers.
-	nc, _ := nats.Connect(srv.URL)
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := sharetest.JetStream(t, srv.URL, srv.ClientOptions()...)
 	if _, err := js.KeyValue(context.Background(), DefaultLocksBucket); err == nil {
 		t.Error("mode peers created the locks bucket")
 	}
@@ -267,15 +263,7 @@ func TestLostConsumerIsMadeAgain(t *testing.T) {
 		t.Fatalf("received %+v, want %s", es[0], first)
 	}
 
-	nc, err := nats.Connect(srv.URL, srv.ClientOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := sharetest.JetStream(t, srv.URL, srv.ClientOptions()...)
 	st, err := js.Stream(t.Context(), "KV_"+DefaultPeersBucket)
 	if err != nil {
 		t.Fatal(err)

@@ -178,7 +178,14 @@ func (s *Server) Restart() {
 // publish by hand, as an operator would with the nats CLI).
 func (s *Server) KV(t testing.TB, bucket string) jetstream.KeyValue {
 	t.Helper()
-	nc, err := nats.Connect(s.URL, s.ClientOptions()...)
+	return OpenKV(t, s.URL, bucket, s.ClientOptions()...)
+}
+
+// JetStream connects a client of the test's own to url (closed in t's
+// cleanup).
+func JetStream(t testing.TB, url string, opts ...nats.Option) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +194,14 @@ func (s *Server) KV(t testing.TB, bucket string) jetstream.KeyValue {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := js.KeyValue(context.Background(), bucket)
+	return js
+}
+
+// OpenKV opens bucket with a client of the test's own connected to url
+// (servers separated by commas).
+func OpenKV(t testing.TB, url, bucket string, opts ...nats.Option) jetstream.KeyValue {
+	t.Helper()
+	kv, err := JetStream(t, url, opts...).KeyValue(context.Background(), bucket)
 	if err != nil {
 		t.Fatalf("bucket %s: %v", bucket, err)
 	}
