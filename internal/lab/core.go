@@ -147,17 +147,7 @@ func NewCore(ctx context.Context, prefix string) (*Core, error) {
 // FailNow or panics.
 func NewCoreT(t testing.TB) *Core {
 	t.Helper()
-	RequireRoot(t)
-	c, err := NewCore(t.Context(), PrefixFrom(t.Name()))
-	if err != nil {
-		t.Fatalf("lab: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Errorf("lab: close core network: %v", err)
-		}
-	})
-	return c
+	return newT(t, NewCore, "core network")
 }
 
 func (c *Core) nsName(role string) string {

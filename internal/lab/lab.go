@@ -83,17 +83,24 @@ func New(ctx context.Context, prefix string) (*Lab, error) {
 // t's cleanup, which also runs when t fails, calls FailNow or panics.
 func NewT(t testing.TB) *Lab {
 	t.Helper()
+	return newT(t, New, "lab")
+}
+
+// newT builds with build for test t (skipping t when not root) and closes
+// the result in t's cleanup.
+func newT[T interface{ Close() error }](t testing.TB, build func(context.Context, string) (T, error), what string) T {
+	t.Helper()
 	RequireRoot(t)
-	l, err := New(t.Context(), PrefixFrom(t.Name()))
+	v, err := build(t.Context(), PrefixFrom(t.Name()))
 	if err != nil {
 		t.Fatalf("lab: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := l.Close(); err != nil {
-			t.Errorf("lab: close: %v", err)
+		if err := v.Close(); err != nil {
+			t.Errorf("lab: close %s: %v", what, err)
 		}
 	})
-	return l
+	return v
 }
 
 func newAddressing() *Lab {
