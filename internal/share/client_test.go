@@ -191,9 +191,19 @@ func TestOutageBacklogAndResume(t *testing.T) {
 	waitLoaded(t, b)
 	a.Publish(Entry{Kind: KindPeer, Addr: addrN(1), Timeout: time.Hour})
 	collect(t, b, 1, 5*time.Second)
+	// b can hold the entry before a has read the server's acknowledgement;
+	// a publish still unacknowledged when the server stops is put back
+	// into the backlog and retried, and would take one of its 50 places.
+	deadline := time.Now().Add(5 * time.Second)
+	for a.Stats().Published != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("first publish never acknowledged: %+v", a.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	srv.Stop()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for a.Stats().Connected {
 		if time.Now().After(deadline) {
 			t.Fatal("still connected after the server stopped")
