@@ -31,6 +31,7 @@ type sizes struct {
 	p2Warm    time.Duration // flood before the P2 window opens
 	p2Window  time.Duration
 	p2Peers   int // distinct peers of the P2 floods
+	p2Drains  int // backlog drains per P2 configuration
 	p3Peers   int
 	p4Peers   int
 	p6Pings   int // peers of the propagation measurement
@@ -38,8 +39,8 @@ type sizes struct {
 }
 
 var (
-	fullSizes  = sizes{iperfSecs: 4, pps: 2 * time.Second, p2Warm: time.Second, p2Window: 2 * time.Second, p2Peers: 508, p3Peers: 200, p4Peers: 1_000_000, p6Pings: 200, p6Load: 1_000_000}
-	quickSizes = sizes{iperfSecs: 1, pps: 500 * time.Millisecond, p2Warm: 300 * time.Millisecond, p2Window: 500 * time.Millisecond, p2Peers: 64, p3Peers: 20, p4Peers: 10_000, p6Pings: 20, p6Load: 10_000}
+	fullSizes  = sizes{iperfSecs: 4, pps: 2 * time.Second, p2Warm: time.Second, p2Window: 2 * time.Second, p2Peers: 508, p2Drains: 10, p3Peers: 200, p4Peers: 1_000_000, p6Pings: 200, p6Load: 1_000_000}
+	quickSizes = sizes{iperfSecs: 1, pps: 500 * time.Millisecond, p2Warm: 300 * time.Millisecond, p2Window: 500 * time.Millisecond, p2Peers: 64, p2Drains: 2, p3Peers: 20, p4Peers: 10_000, p6Pings: 20, p6Load: 10_000}
 )
 
 func (o *Options) check() error {

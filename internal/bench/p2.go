@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ftwall/ftwall/internal/queue"
 )
 
 // Candidate floods of P2.
@@ -100,6 +102,7 @@ func (r *runner) p2(ctx context.Context) *Section {
 	}
 	rates := map[p2Key][]float64{}
 	offered := map[p2Key][]float64{}
+	drains := map[p2Key][]float64{}
 	var peaks []float64
 	keys := []p2Key{}
 	for _, flood := range p2Floods {
@@ -118,13 +121,15 @@ func (r *runner) p2(ctx context.Context) *Section {
 	for run := range r.o.Runs {
 		peak, allowPeak := math.NaN(), math.NaN()
 		for _, k := range keys {
-			rate, off, rss, err := r.p2Once(ctx, s, k)
+			res, err := r.p2Once(ctx, s, k)
 			if err != nil {
 				s.fail("run %d, %s: %v", run+1, k.label(), err)
-				rate, off = math.NaN(), math.NaN()
+				res = p2Result{rate: math.NaN(), offered: math.NaN(), drain: math.NaN()}
 			}
-			rates[k] = append(rates[k], rate)
-			offered[k] = append(offered[k], off)
+			rss := res.rss
+			rates[k] = append(rates[k], res.rate)
+			offered[k] = append(offered[k], res.offered)
+			drains[k] = append(drains[k], res.drain)
 			// The allowlist runs' memory is reported apart: the P5 target
 			// is for the floods with the default configuration.
 			p := &peak
@@ -159,15 +164,34 @@ func (r *runner) p2(ctx context.Context) *Section {
 	for _, k := range keys {
 		s.figure("offered packets/s, "+k.label(), UnitPPS, clean(offered[k]))
 	}
+	for _, k := range keys {
+		if k.allow == 0 {
+			s.figure("backlog drain verdicts/s, "+k.label(), UnitPPS, clean(drains[k]))
+		}
+	}
+	for _, k := range keys {
+		if k.ftwall && k.allow == 0 {
+			bare := p2Key{flood: k.flood, queues: k.queues}
+			s.figure("backlog drain ratio ftwall / bare verdict loop, "+k.labelNoWho(), UnitRatio, Ratios(drains[k], drains[bare]))
+		}
+	}
 	r.p2Peaks, r.p2AllowPeaks = clean(peaks), clean(allowPeaks)
 	return s
 }
 
-// p2Once measures one configuration; rss is ftwall's peak RSS (0 for the
+// p2Result is what one configuration measured: the flood window's
+// verdicts/s and offered packets/s, the backlog drains' verdicts/s (NaN for
+// the allowlist runs, which measure none) and ftwall's peak RSS (0 for the
 // bare loop).
-func (r *runner) p2Once(ctx context.Context, s *Section, k p2Key) (rate, offered float64, rss uint64, err error) {
+type p2Result struct {
+	rate, offered, drain float64
+	rss                  uint64
+}
+
+// p2Once measures one configuration.
+func (r *runner) p2Once(ctx context.Context, s *Section, k p2Key) (res p2Result, err error) {
 	if err := r.cleanRouter(ctx); err != nil {
-		return 0, 0, 0, err
+		return p2Result{}, err
 	}
 	defer func() {
 		if cerr := r.cleanRouter(context.WithoutCancel(ctx)); cerr != nil && err == nil {
@@ -180,26 +204,26 @@ func (r *runner) p2Once(ctx context.Context, s *Section, k p2Key) (rate, offered
 		if k.allow > 0 {
 			dir, err := os.MkdirTemp("", "ftwbench-p2-")
 			if err != nil {
-				return 0, 0, 0, err
+				return p2Result{}, err
 			}
 			defer os.RemoveAll(dir)
 			path, err := allowlistConfig(dir, k.allow)
 			if err != nil {
-				return 0, 0, 0, err
+				return p2Result{}, err
 			}
 			extra = append(extra, "--config", path)
 		}
 		if p, _, err = r.startFtwall(ctx, s, k.queues, extra...); err != nil {
-			return 0, 0, 0, err
+			return p2Result{}, err
 		}
 	} else {
 		args := []string{"setup", "--lan", r.lab.LANIfs[0], "--lan", r.lab.LANIfs[1], "--queues", strconv.Itoa(k.queues)}
 		if _, _, err := RunTimed(ctx, r.lab.Router, r.o.Ftwall, args...); err != nil {
-			return 0, 0, 0, err
+			return p2Result{}, err
 		}
 		s.command("ip netns exec <router> " + ShellQuote(append([]string{r.o.Ftwall}, args...)))
 		if p, err = r.startAcceptLoop(ctx, s, k.queues, false, true); err != nil {
-			return 0, 0, 0, err
+			return p2Result{}, err
 		}
 	}
 	defer stopProc(s, p)
@@ -232,7 +256,7 @@ func (r *runner) p2Once(ctx context.Context, s *Section, k p2Key) (rate, offered
 			err = fmt.Errorf("unknown flood %q", k.flood)
 		}
 		if err != nil {
-			return 0, 0, 0, err
+			return p2Result{}, err
 		}
 		socks = append(socks, sk)
 		msgs = append(msgs, m)
@@ -244,7 +268,7 @@ func (r *runner) p2Once(ctx context.Context, s *Section, k p2Key) (rate, offered
 			}
 		}()
 		if err := r.openGETConnections(ctx, s, peers); err != nil {
-			return 0, 0, 0, err
+			return p2Result{}, err
 		}
 	}
 	var before map[uint16]uint32
@@ -261,17 +285,28 @@ func (r *runner) p2Once(ctx context.Context, s *Section, k p2Key) (rate, offered
 	}
 	w, err := r.floodWindow(ctx, socks, msgs, r.sz.p2Warm, r.sz.p2Window, counter)
 	if err != nil {
-		return 0, 0, 0, err
+		return p2Result{}, err
 	}
+	res = p2Result{rate: w.counted, offered: w.offered, drain: math.NaN()}
 	if k.ftwall {
 		if err := r.waitLearned(ctx, peers, r.lab.ClientIP4); err != nil {
-			return 0, 0, 0, fmt.Errorf("ftwall did not drop the %s: %w", floodNames[k.flood], err)
-		}
-		if rss, err = p.PeakRSS(); err != nil {
-			return 0, 0, 0, err
+			return p2Result{}, fmt.Errorf("ftwall did not drop the %s: %w", floodNames[k.flood], err)
 		}
 	}
-	return w.counted, w.offered, rss, nil
+	if k.allow == 0 {
+		// ftwall run and the bare loop both use the default length.
+		d, err := r.drain(ctx, p, socks, msgs, k.queues, queue.DefaultMaxLen, r.sz.p2Drains)
+		if err != nil {
+			return p2Result{}, err
+		}
+		res.drain = d.rate()
+	}
+	if k.ftwall {
+		if res.rss, err = p.PeakRSS(); err != nil {
+			return p2Result{}, err
+		}
+	}
+	return res, nil
 }
 
 // openGETConnections makes the router's conntrack see a TCP handshake for

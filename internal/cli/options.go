@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ftwall/ftwall/inspect/registry"
+	"github.com/ftwall/ftwall/internal/queue"
 	"github.com/ftwall/ftwall/internal/service"
 	"github.com/ftwall/ftwall/internal/share"
 	"github.com/ftwall/ftwall/nft"
@@ -145,7 +146,7 @@ const (
 	defaultPongBurst       = service.DefaultPongBurst
 	defaultStoreInterval   = 30 * time.Second
 	defaultSummaryInterval = 60 * time.Second
-	defaultQueueMaxLen     = 4096
+	defaultQueueMaxLen     = queue.DefaultMaxLen
 	defaultLogLetters      = "cp"
 	defaultPardon          = 24 * time.Hour
 )

@@ -59,10 +59,14 @@ type Packet struct {
 // not block on I/O other than cheap non-blocking sends.
 type Handler func(p *Packet) Verdict
 
+// DefaultMaxLen is the kernel queue length in packets when Config.MaxLen
+// is 0.
+const DefaultMaxLen = 4096
+
 // Config configures one queue reader.
 type Config struct {
 	Num     uint16 // queue number
-	MaxLen  uint32 // kernel queue length in packets (0 = 4096)
+	MaxLen  uint32 // kernel queue length in packets (0 = DefaultMaxLen)
 	CopyLen uint32 // bytes of each packet copied to user space (0 = 4096)
 	NetNS   int    // network namespace fd (0 = the caller's)
 	ReadBuf int    // socket receive buffer in bytes (0 = 8 MiB)
@@ -90,7 +94,7 @@ type Reader struct {
 // Open opens the socket for queue cfg.Num; Start binds it.
 func Open(cfg Config) (*Reader, error) {
 	if cfg.MaxLen == 0 {
-		cfg.MaxLen = 4096
+		cfg.MaxLen = DefaultMaxLen
 	}
 	if cfg.CopyLen == 0 {
 		cfg.CopyLen = 4096

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ftwall/ftwall/inspect"
 	"github.com/ftwall/ftwall/inspect/registry"
+	"github.com/ftwall/ftwall/internal/queue"
 	"github.com/ftwall/ftwall/internal/share"
 	"github.com/ftwall/ftwall/nft"
 )
@@ -152,7 +153,7 @@ func (c *Config) setDefaults() {
 		c.StoreInterval = 30 * time.Second
 	}
 	if c.QueueMaxLen == 0 {
-		c.QueueMaxLen = 4096
+		c.QueueMaxLen = queue.DefaultMaxLen
 	}
 	if c.Ruleset.Queues == 0 {
 		c.Ruleset.Queues = 1
