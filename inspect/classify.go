@@ -10,7 +10,7 @@ type Detectors []Detector
 // recognised the packet; ev is overwritten (zero when false). It does not
 // allocate.
 func (ds Detectors) Classify(p *Packet, ev *Evidence) bool {
-	*ev = Evidence{}
+	ev.Reset()
 	if !p.Transport || p.FragOffset != 0 || len(p.Payload) == 0 {
 		return false
 	}
@@ -31,7 +31,7 @@ func (ds Detectors) Classify(p *Packet, ev *Evidence) bool {
 			}
 			return true
 		}
-		*ev = Evidence{}
+		ev.Reset()
 	}
 	return false
 }

@@ -21,7 +21,7 @@ func Judge(ds inspect.Detectors, p *inspect.Packet, view []byte, reassembled boo
 			return true
 		}
 	}
-	*ev = inspect.Evidence{}
+	ev.Reset()
 	return false
 }
 

@@ -53,7 +53,17 @@ type Packet struct {
 	HwAddr  [8]byte
 	HwLen   uint8
 	Payload []byte
+	// Time is when the reader took the packet, as the reader's clock
+	// read once every ClockEvery packets of a burst (and at the start of
+	// each): never later than the packet's arrival in user space, and
+	// earlier by at most the handling of ClockEvery-1 packets before it.
+	Time time.Time
 }
+
+// ClockEvery is how many packets of a burst share one reading of the
+// clock: a reading costs about 50 ns in a VM (two vDSO calls), as much as
+// a sixth of the inspection of a UDP candidate.
+const ClockEvery = 16
 
 // Handler classifies one packet. It runs on the reader's goroutine and must
 // not block on I/O other than cheap non-blocking sends.
@@ -223,7 +233,11 @@ type loop struct {
 	b   batch
 
 	read func(fd uintptr) bool
-	rerr error // a read error met by read
+	// clockN counts the packets stamped since the clock was last read
+	// (0: read it for the next packet).
+	clockN int
+	now    time.Time
+	rerr   error // a read error met by read
 
 	// While binding: the sequence numbers of the bind messages, how many
 	// answers came, and the first error among them.
@@ -264,6 +278,7 @@ func (l *loop) readBurst(fd uintptr) bool {
 		switch {
 		case err == unix.EAGAIN:
 			l.flush()
+			l.clockN = 0 // a burst's end: the next packet reads the clock
 			return false
 		case err == unix.EINTR:
 			continue
@@ -317,6 +332,13 @@ func (l *loop) packet(data []byte) {
 		r.Stats.ReadErrors.Add(1)
 		return
 	}
+	if l.clockN == 0 {
+		l.now = time.Now()
+	}
+	if l.clockN++; l.clockN >= ClockEvery {
+		l.clockN = 0
+	}
+	l.pkt.Time = l.now
 	v := Accept
 	if len(l.pkt.Payload) > 0 {
 		v = l.h(&l.pkt)

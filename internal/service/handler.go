@@ -70,6 +70,7 @@ type reader struct {
 	candSt *runState
 
 	recent *recentEvidence // evidence forwarded lately (recent.go)
+	marked markMemo        // the client this reader marked known last
 	pkt    inspect.Packet
 	ev     inspect.Evidence
 	d      inspect.Decision
@@ -88,7 +89,10 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 	s := r.s
 	st := s.state.Load()
 	stats := &s.stats
-	now := s.now() // one clock read per packet
+	now := p.Time // the reader's clock reading, shared by up to queue.ClockEvery packets
+	if !s.queueClock || now.IsZero() {
+		now = s.now()
+	}
 	if err := inspect.Decode(p.Payload, &r.pkt); err != nil {
 		stats.DecodeErrors.addAt(r.id, 1)
 		stats.Accepted.addAt(r.id, 1)
@@ -128,7 +132,7 @@ func (r *reader) handle(p *queue.Packet) queue.Verdict {
 	if d.Lock.Valid {
 		// Known at once, for a session opener a moment later on another
 		// queue, before the control goroutine has written anything.
-		s.known.mark(d.Lock.Addr, now)
+		s.known.markFrom(&r.marked, d.Lock.Addr, now)
 	}
 	verdict := d.Verdict
 	if d.ProbeAnswer && p.Hook == queue.HookInput {

@@ -22,6 +22,34 @@ type knownClients struct {
 	n   atomic.Int64
 	max int64
 	ttl atomic.Int64 // nanoseconds a mark counts
+	// forgets counts forget calls: a reader's markMemo is void once it
+	// moved.
+	forgets atomic.Uint64
+}
+
+// markMemoEvery is how long a reader skips marking the client it marked
+// last. The mark then lags the client's last packet by at most this, a
+// small part of any TTL (the time-lock, at least a minute by default; two
+// minutes without it).
+const markMemoEvery = time.Second
+
+// markMemo is one reader's memory of the client it marked last (a flood
+// repeats one client; the sync.Map lookup costs about 35 ns a packet).
+type markMemo struct {
+	addr    netip.Addr
+	at      time.Time
+	forgets uint64
+}
+
+// markFrom marks a like mark, unless this reader marked it less than
+// markMemoEvery ago and nothing was forgotten since.
+func (k *knownClients) markFrom(memo *markMemo, a netip.Addr, now time.Time) {
+	f := k.forgets.Load()
+	if memo.addr == a && memo.forgets == f && now.Sub(memo.at) < markMemoEvery && !now.Before(memo.at) {
+		return
+	}
+	k.mark(a, now)
+	*memo = markMemo{addr: a, at: now, forgets: f}
 }
 
 func newKnownClients(max int, ttl time.Duration) *knownClients {
@@ -61,6 +89,7 @@ func (k *knownClients) known(a netip.Addr, now time.Time) bool {
 }
 
 func (k *knownClients) forget(a netip.Addr) {
+	k.forgets.Add(1)
 	if _, ok := k.m.LoadAndDelete(a.Unmap()); ok {
 		k.n.Add(-1)
 	}

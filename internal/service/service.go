@@ -90,19 +90,22 @@ type packetSource interface {
 
 // Service is one running `ftwall run`.
 type Service struct {
-	log     *slog.Logger
-	fw      nft.Firewall
-	sender  sender
-	lister  interfaceLister
-	now     func() time.Time
-	deps    Deps
-	state   atomic.Pointer[runState]
-	stats   handlerStats
-	learnCh chan learned
-	limiter *pongLimiter
-	known   *knownClients
-	holds   *openerHold
-	streams *stream.Table // stream starts, shared by the queue readers
+	log    *slog.Logger
+	fw     nft.Firewall
+	sender sender
+	lister interfaceLister
+	now    func() time.Time
+	// queueClock: packets carry their time (queue.Packet.Time) from the
+	// same clock as now.
+	queueClock bool
+	deps       Deps
+	state      atomic.Pointer[runState]
+	stats      handlerStats
+	learnCh    chan learned
+	limiter    *pongLimiter
+	known      *knownClients
+	holds      *openerHold
+	streams    *stream.Table // stream starts, shared by the queue readers
 
 	ifRefresh chan struct{}
 	metrics   *metrics.Metrics // nil = off
@@ -159,6 +162,9 @@ func New(cfg Config, log *slog.Logger, deps Deps) (*Service, error) {
 	if deps.Interfaces == nil {
 		deps.Interfaces = sysInterfaces{}
 	}
+	// With the real clock, a queued packet's time is the one its reader
+	// stamped (read once per queue.ClockEvery packets).
+	queueClock := deps.Now == nil
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
@@ -166,18 +172,19 @@ func New(cfg Config, log *slog.Logger, deps Deps) (*Service, error) {
 		deps.OpenQueue = func(c queue.Config) (packetSource, error) { return queue.Open(c) }
 	}
 	s := &Service{
-		log:       log,
-		fw:        deps.Firewall,
-		sender:    deps.Sender,
-		lister:    deps.Interfaces,
-		now:       deps.Now,
-		deps:      deps,
-		learnCh:   make(chan learned, 8192),
-		limiter:   newPongLimiter(cfg.PongRate, cfg.PongBurst, 65536),
-		known:     newKnownClients(nft.LockSetSize, cfg.Ruleset.TimeLock),
-		holds:     newOpenerHold(),
-		streams:   stream.New(stream.Config{Window: inspect.StreamWindow}),
-		ifRefresh: make(chan struct{}, 1),
+		log:        log,
+		fw:         deps.Firewall,
+		sender:     deps.Sender,
+		lister:     deps.Interfaces,
+		now:        deps.Now,
+		queueClock: queueClock,
+		deps:       deps,
+		learnCh:    make(chan learned, 8192),
+		limiter:    newPongLimiter(cfg.PongRate, cfg.PongBurst, 65536),
+		known:      newKnownClients(nft.LockSetSize, cfg.Ruleset.TimeLock),
+		holds:      newOpenerHold(),
+		streams:    stream.New(stream.Config{Window: inspect.StreamWindow}),
+		ifRefresh:  make(chan struct{}, 1),
 
 		tableCheck: make(chan struct{}, 1),
 		ctlCh:      make(chan ctlCall),
