@@ -222,6 +222,10 @@ func (r *runner) p2Once(ctx context.Context, s *Section, k p2Key) (res p2Result,
 			return p2Result{}, err
 		}
 		s.command("ip netns exec <router> " + ShellQuote(append([]string{r.o.Ftwall}, args...)))
+		if err := BlockInKernel(r.lab.Router, peerAddrs4(r.sz.p2Peers), r.lab.ClientIP4, time.Hour); err != nil {
+			return p2Result{}, err
+		}
+		s.command(fmt.Sprintf("table inet ftwall in <router>: the flood's %d peers added to peers4 and the client to locked4 (timeout 1h), as ftwall run holds them after its first packets", r.sz.p2Peers))
 		if p, err = r.startAcceptLoop(ctx, s, k.queues, false, true); err != nil {
 			return p2Result{}, err
 		}
