@@ -72,6 +72,15 @@ func checks(rep *Report) []Check {
 	}
 	for _, flood := range p2Floods {
 		for _, q := range []int{1, 2} {
+			// The backlog drains: the reader's own limit, never the
+			// generator's.
+			k := p2Key{flood: flood, queues: q}
+			c = append(c, Check{Name: "P2 backlog drain ratio ftwall / bare verdict loop, " + k.labelNoWho(), Unit: UnitRatio,
+				Values: fig("P2", "backlog drain ratio ftwall / bare verdict loop, "+k.labelNoWho()), AtLeast: true, Limit: 0.9})
+		}
+	}
+	for _, flood := range p2Floods {
+		for _, q := range []int{1, 2} {
 			k := p2Key{flood: flood, queues: q, ftwall: true}
 			c = append(c, Check{Name: "P2 verdicts/s, " + k.label(), Unit: UnitPPS,
 				Values: fig("P2", "verdicts/s, "+k.label()), AtLeast: true, Limit: 100e3})

@@ -34,7 +34,7 @@ func TestReportMarkdown(t *testing.T) {
 		"| P3 detection latency p99, BitTorrent DHT query | ≤ 1.00 ms | no successful run | **not measured** |",
 		"| P2 ratio ftwall / bare verdict loop, DHT flood, 2 queues | ≥ 0.900 | no successful run | **not measured** |",
 		"| P2 verdicts/s, uTP flood, 1 queue, ftwall run | ≥ 100.0k pkt/s | no successful run | **not measured** |",
-		"0 of 31 targets met, 1 not met, 1 undecided (0 of them generator-bound). NOT met: P1 64-byte UDP pps ratio, ftwall / no table. Undecided: P1 TCP throughput ratio, ftwall / no table. Not measured: ",
+		"0 of 39 targets met, 1 not met, 1 undecided (0 of them generator-bound). NOT met: P1 64-byte UDP pps ratio, ftwall / no table. Undecided: P1 TCP throughput ratio, ftwall / no table. Not measured: ",
 		"## P1 forwarding cost\n\nHow it was measured.\n",
 		"| TCP ratio ftwall / no table | 0.985 | 0.970 – 0.990 | 3 |",
 		"run 2: iperf3 failed",
@@ -100,14 +100,14 @@ func TestChecksReadTheirFigures(t *testing.T) {
 			t.Errorf("target %q: %q; want %q", name, got[name], want)
 		}
 	}
-	if len(got) != 31 {
-		t.Errorf("%d targets; want 31", len(got))
+	if len(got) != 39 {
+		t.Errorf("%d targets; want 39", len(got))
 	}
 	// A partial run judges only its sections' targets.
 	rep.Only = []string{"P2", "P3"}
 	cs := checks(rep)
-	if len(cs) != 20 {
-		t.Errorf("--only P2,P3: %d targets; want the 18 of P2 and the 2 of P3", len(cs))
+	if len(cs) != 28 {
+		t.Errorf("--only P2,P3: %d targets; want the 26 of P2 and the 2 of P3", len(cs))
 	}
 	for _, c := range cs {
 		if !strings.HasPrefix(c.Name, "P2 ") && !strings.HasPrefix(c.Name, "P3 ") {
@@ -115,7 +115,7 @@ func TestChecksReadTheirFigures(t *testing.T) {
 		}
 	}
 	rep.Checks = cs
-	if md := string(rep.Markdown()); !strings.Contains(md, "**Partial run** (`--only P2,P3`)") || !strings.Contains(md, "18 of 20 targets met,") {
+	if md := string(rep.Markdown()); !strings.Contains(md, "**Partial run** (`--only P2,P3`)") || !strings.Contains(md, "18 of 28 targets met,") {
 		t.Errorf("partial report:\n%s", md)
 	}
 }
@@ -158,6 +158,10 @@ func TestRatioFromGeneratorBoundLoop(t *testing.T) {
 	p2.figure("verdicts/s, "+bare2.label(), UnitPPS, Series{300e3, 310e3, 305e3})
 	p2.figure("offered packets/s, "+bare2.label(), UnitPPS, Series{400e3, 400e3, 400e3})
 	p2.figure("ratio ftwall / bare verdict loop, "+bare2.labelNoWho(), UnitRatio, Series{0.6, 0.62, 0.61})
+	// The backlog drains of the generator-bound configuration are decided:
+	// nothing but the reader limits a drain.
+	p2.figure("backlog drain ratio ftwall / bare verdict loop, "+bare.labelNoWho(), UnitRatio, Series{0.95, 0.92, 0.97})
+	p2.figure("backlog drain ratio ftwall / bare verdict loop, "+bare2.labelNoWho(), UnitRatio, Series{0.85, 0.95, 0.9})
 	rep := &Report{Runs: 3, Sections: []*Section{p2}}
 	got := map[string]string{}
 	for _, c := range checks(rep) {
@@ -168,6 +172,12 @@ func TestRatioFromGeneratorBoundLoop(t *testing.T) {
 	}
 	if v := got["P2 ratio ftwall / bare verdict loop, "+bare2.labelNoWho()]; v != VerdictNotMet {
 		t.Errorf("2 queues: %q, want %q", v, VerdictNotMet)
+	}
+	if v := got["P2 backlog drain ratio ftwall / bare verdict loop, "+bare.labelNoWho()]; v != VerdictMet {
+		t.Errorf("backlog drain, 1 queue: %q, want %q", v, VerdictMet)
+	}
+	if v := got["P2 backlog drain ratio ftwall / bare verdict loop, "+bare2.labelNoWho()]; v != VerdictUndecided {
+		t.Errorf("backlog drain, 2 queues: %q, want %q", v, VerdictUndecided)
 	}
 	// A throughput minimum stays decided: the reader took at least that.
 	if v := got["P2 verdicts/s, "+fw.label()]; v != VerdictMet {
