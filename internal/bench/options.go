@@ -39,7 +39,7 @@ type sizes struct {
 }
 
 var (
-	fullSizes  = sizes{iperfSecs: 4, pps: 2 * time.Second, p2Warm: time.Second, p2Window: 2 * time.Second, p2Peers: 508, p2Drains: 10, p3Peers: 200, p4Peers: 1_000_000, p6Pings: 200, p6Load: 1_000_000}
+	fullSizes  = sizes{iperfSecs: 4, pps: 2 * time.Second, p2Warm: time.Second, p2Window: 2 * time.Second, p2Peers: 508, p2Drains: 30, p3Peers: 200, p4Peers: 1_000_000, p6Pings: 200, p6Load: 1_000_000}
 	quickSizes = sizes{iperfSecs: 1, pps: 500 * time.Millisecond, p2Warm: 300 * time.Millisecond, p2Window: 500 * time.Millisecond, p2Peers: 64, p2Drains: 2, p3Peers: 20, p4Peers: 10_000, p6Pings: 20, p6Load: 10_000}
 )
 
