@@ -115,7 +115,7 @@ func AcceptLoop(ctx context.Context, cfg AcceptLoopConfig) error {
 			return fmt.Errorf("accept-loop: queue %d: %w", num, err)
 		}
 	}
-	if err := waitQueuesBound(ctx, "/proc/thread-self/net/netfilter/nfnetlink_queue", cfg.Queue, cfg.Queues, 10*time.Second); err != nil {
+	if err := waitQueuesBound(ctx, queueStatsPath, cfg.Queue, cfg.Queues, 10*time.Second); err != nil {
 		return fmt.Errorf("accept-loop: %w", err)
 	}
 	log.Info(ReadyMessage, "queues", fmt.Sprintf("%d..%d", cfg.Queue, cfg.Queue+cfg.Queues-1), "historical", cfg.Historical, "drop", cfg.Drop)

@@ -30,6 +30,10 @@ const (
 	drainMinFill   = 1024                   // fewer packets per queue than this fail the run
 )
 
+// queueStatsPath is the queue statistics of the network namespace of the
+// thread that opens it.
+const queueStatsPath = "/proc/thread-self/net/netfilter/nfnetlink_queue"
+
 // queueStatsFile is the router's /proc/net/netfilter/nfnetlink_queue,
 // opened once inside its namespace and read again from the start on each
 // poll (a seq_file restarts at offset 0), so that a poll costs one pread.
@@ -42,7 +46,7 @@ func openQueueStats(ns *lab.NS) (*queueStatsFile, error) {
 	var f *os.File
 	err := ns.Do(func() error {
 		var err error
-		f, err = os.Open("/proc/thread-self/net/netfilter/nfnetlink_queue")
+		f, err = os.Open(queueStatsPath)
 		return err
 	})
 	if err != nil {

@@ -76,7 +76,7 @@ func queueVerdicts(ns *lab.NS) (map[uint16]uint32, error) {
 	var st []metrics.QueueStats
 	err := ns.Do(func() error {
 		var err error
-		st, err = metrics.ReadQueueStats("/proc/thread-self/net/netfilter/nfnetlink_queue")
+		st, err = metrics.ReadQueueStats(queueStatsPath)
 		return err
 	})
 	if err != nil {
