@@ -28,9 +28,9 @@ type knownClients struct {
 }
 
 // markMemoEvery is how long a reader skips marking the client it marked
-// last. The mark then lags the client's last packet by at most this, a
-// small part of any TTL (the time-lock, at least a minute by default; two
-// minutes without it).
+// last, and never more than a quarter of the TTL (a time-lock can be set
+// to a few seconds): the mark then lags the client's last packet by a
+// small part of the time it counts.
 const markMemoEvery = time.Second
 
 // markMemo is one reader's memory of the client it marked last (a flood
@@ -42,10 +42,12 @@ type markMemo struct {
 }
 
 // markFrom marks a like mark, unless this reader marked it less than
-// markMemoEvery ago and nothing was forgotten since.
+// markMemoEvery (or a quarter of the TTL) ago and nothing was forgotten
+// since.
 func (k *knownClients) markFrom(memo *markMemo, a netip.Addr, now time.Time) {
 	f := k.forgets.Load()
-	if memo.addr == a && memo.forgets == f && now.Sub(memo.at) < markMemoEvery && !now.Before(memo.at) {
+	every := min(markMemoEvery, time.Duration(k.ttl.Load())/4)
+	if memo.addr == a && memo.forgets == f && now.Sub(memo.at) < every && !now.Before(memo.at) {
 		return
 	}
 	k.mark(a, now)

@@ -61,3 +61,22 @@ func TestKnownMarkFromMemo(t *testing.T) {
 		t.Errorf("mark with an earlier time: %d, want %d", got, tb.UnixNano())
 	}
 }
+
+// With a time-lock of a few seconds, the memo holds for a quarter of it,
+// not for the whole markMemoEvery.
+func TestKnownMarkFromMemoShortTTL(t *testing.T) {
+	k := newKnownClients(16, 2*time.Second)
+	a := netip.MustParseAddr("10.0.1.2")
+	t0 := time.Unix(1000, 0)
+	var memo markMemo
+	k.markFrom(&memo, a, t0)
+	t1 := t0.Add(500 * time.Millisecond) // a quarter of 2 s: marked again
+	k.markFrom(&memo, a, t1)
+	if got := markedAt(t, k, a); got != t1.UnixNano() {
+		t.Errorf("mark 500 ms after the last with a 2 s TTL: %d, want %d", got, t1.UnixNano())
+	}
+	k.markFrom(&memo, a, t1.Add(400*time.Millisecond))
+	if got := markedAt(t, k, a); got != t1.UnixNano() {
+		t.Errorf("mark 400 ms after the last with a 2 s TTL: written (%d), want skipped", got)
+	}
+}
