@@ -166,7 +166,7 @@ func (r *runner) waitLearned(ctx context.Context, peers []netip.Addr, client net
 			if !locked {
 				errs = append(errs, fmt.Sprintf("the client %s is not in %s", client, nft.SetLocked4))
 			}
-			return fmt.Errorf("%s %v after the flood", strings.Join(errs, " and "), learnedWait)
+			return fmt.Errorf("%s after waiting %v", strings.Join(errs, " and "), learnedWait)
 		}
 		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
 			return err
